@@ -1,0 +1,133 @@
+"""HTTP for the catalog: committees, decisions (nämndbeslut), interventions in force on a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Response, status
+
+from app.catalog.domain import Area, Category, Committee
+from app.catalog.schemas import CommitteeDoc, CommitteeNameDoc, DecisionDoc, OfferedInterventionDoc
+from app.catalog.service import CatalogService, new_decision_id
+from app.catalog.store import CatalogDep, CatalogStoreDep
+from app.core.auth import Caller, require
+from app.core.db import SessionDep
+from app.core.errors import FORBIDDEN, NOT_FOUND, ProblemError, problem_openapi
+from app.kit.clock import today
+
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+
+ReadCaller = Annotated[Caller, Depends(require("catalog:read"))]
+WriteCaller = Annotated[Caller, Depends(require("catalog:write"))]
+CommitteeQuery = Annotated[
+    str | None, Query(description="Socialnämnd id, e.g. `sn-sydvast`; default: the token's committee.")
+]
+OnQuery = Annotated[dt.date | None, Query(description="The date asked about; default: today (Swedish time).")]
+
+
+@router.get("/committees", response_model=list[CommitteeDoc], responses=problem_openapi(401, 403))
+async def list_committees(caller: ReadCaller, catalog: CatalogDep) -> list[CommitteeDoc]:
+    """The social committees (socialnämnder) that have a catalog."""
+    return [CommitteeDoc.of(c) for c in sorted(catalog.committees.values(), key=lambda c: c.id)]
+
+
+@router.put(
+    "/committees/{committee_id}",
+    response_model=CommitteeDoc,
+    responses=problem_openapi(401, 403, 422),
+)
+async def register_committee(
+    committee_id: Annotated[str, Path(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=64)],
+    body: CommitteeNameDoc,
+    caller: WriteCaller,
+    session: SessionDep,
+    store: CatalogStoreDep,
+) -> CommitteeDoc:
+    """Register (or rename) a committee, so that its decisions can be recorded."""
+    committee = Committee(committee_id, body.name)
+    await CatalogService(session, store).register_committee(committee)
+    return CommitteeDoc.of(committee)
+
+
+@router.get(
+    "/interventions",
+    response_model=list[OfferedInterventionDoc],
+    responses=problem_openapi(401, 403, 422),
+)
+async def list_interventions(
+    caller: ReadCaller,
+    catalog: CatalogDep,
+    committee: CommitteeQuery = None,
+    category: Annotated[Category | None, Query()] = None,
+    area: Annotated[Area | None, Query()] = None,
+    on: OnQuery = None,
+) -> list[OfferedInterventionDoc]:
+    """The IUB interventions a committee offered on a date (default today), as its decisions stood then."""
+    offered = catalog.in_force(committee or caller.committee, on or today())
+    return [
+        OfferedInterventionDoc.of(o)
+        for o in sorted(offered.values(), key=lambda o: o.id)
+        if (category is None or o.intervention.category == category) and (area is None or o.intervention.area == area)
+    ]
+
+
+@router.get(
+    "/interventions/{intervention_id}",
+    response_model=OfferedInterventionDoc,
+    responses=problem_openapi(401, 403, 404, 422),
+)
+async def get_intervention(
+    intervention_id: str,
+    caller: ReadCaller,
+    catalog: CatalogDep,
+    committee: CommitteeQuery = None,
+    on: OnQuery = None,
+) -> OfferedInterventionDoc:
+    """One intervention as in force on a date for a committee."""
+    found = catalog.find(committee or caller.committee, intervention_id, on or today())
+    if found is None:
+        raise ProblemError(NOT_FOUND, "The committee offers no intervention with this id on that date.")
+    return OfferedInterventionDoc.of(found)
+
+
+@router.get("/decisions", response_model=list[DecisionDoc], responses=problem_openapi(401, 403))
+async def list_decisions(caller: ReadCaller, catalog: CatalogDep, committee: CommitteeQuery = None) -> list[DecisionDoc]:
+    """A committee's decisions, oldest first, as recorded (never rewritten)."""
+    return [DecisionDoc.of(d) for d in catalog.decisions_of(committee or caller.committee)]
+
+
+@router.get("/decisions/{decision_id}", response_model=DecisionDoc, responses=problem_openapi(401, 403, 404))
+async def get_decision(decision_id: str, caller: ReadCaller, catalog: CatalogDep) -> DecisionDoc:
+    """One decision. Post it back (new `reference` and dates) to record a successor."""
+    decision = catalog.decisions.get(decision_id)
+    if decision is None:
+        raise ProblemError(NOT_FOUND, "No decision with this id.")
+    return DecisionDoc.of(decision)
+
+
+@router.post(
+    "/decisions",
+    response_model=DecisionDoc,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_openapi(401, 403, 404, 409, 422),
+)
+async def record_decision(
+    body: DecisionDoc,
+    caller: WriteCaller,
+    session: SessionDep,
+    store: CatalogStoreDep,
+    response: Response,
+) -> DecisionDoc:
+    """Record a committee decision, checked against the law first (SoL 11:5, 14:4, 14:5, 21:2).
+
+    Every violation is listed in one 422 problem (`decision-violates-law`). A committee records
+    its own decisions: the token's committee must be the decision's.
+    """
+    committee = body.committee or caller.committee
+    if committee != caller.committee:
+        raise ProblemError(FORBIDDEN, "A token may only record decisions of its own committee.")
+    decision = body.to_domain(new_decision_id(committee, body.reference), committee)
+    stored = await CatalogService(session, store).record_decision(decision)
+    response.headers["Location"] = f"/v1/catalog/decisions/{stored.id}"
+    return DecisionDoc.of(stored)

@@ -1,0 +1,228 @@
+"""The catalog's JSON: one shape for a decision, in and out."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.catalog.domain import (
+    Area,
+    Category,
+    Committee,
+    Conditions,
+    Decision,
+    DeliveryForm,
+    DocumentationRule,
+    Intervention,
+    Kind,
+    Role,
+    SubjectRule,
+)
+from app.catalog.snapshot import OfferedIntervention
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+
+class ConditionsDoc(BaseModel):
+    """Villkor: facts a provider may check in a summary check (summarisk kontroll), never need."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min_age: int | None = Field(None, ge=0, le=130, description="Lowest age of the participant.")
+    max_age: int | None = Field(None, ge=0, le=130, description="Highest age of the participant (inclusive).")
+    roles: list[Role] = Field(default_factory=list, description="Roles that may take part; empty: anyone.")
+    child_min_age: int | None = Field(
+        None, ge=0, le=17,
+        description="Lowest age of the child concerned: the participant as a child, or the child a parent comes about.",
+    )
+    child_max_age: int | None = Field(None, ge=0, le=17, description="Highest age of the child concerned.")
+    school_years: list[int] = Field(
+        default_factory=list, description="School years (årskurs) allowed, 0 = förskoleklass; empty: any."
+    )
+    no_accompanying_children: bool = Field(False, description="Only without accompanying children (medföljande barn).")
+    residence_in_committee: bool = Field(False, description="Only residents of the committee's district.")
+    max_sessions: int | None = Field(None, ge=1, description="Session cap (samtal/träffar) without a needs assessment.")
+    ages_15_17_considered: bool = Field(
+        False, description="SoL 21 kap. 2 §: the committee considered the intervention appropriate for ages 15–17."
+    )
+
+    def to_domain(self) -> Conditions:
+        return Conditions(
+            min_age=self.min_age,
+            max_age=self.max_age,
+            roles=tuple(self.roles),
+            child_min_age=self.child_min_age,
+            child_max_age=self.child_max_age,
+            school_years=tuple(self.school_years),
+            no_accompanying_children=self.no_accompanying_children,
+            residence_in_committee=self.residence_in_committee,
+            max_sessions=self.max_sessions,
+            ages_15_17_considered=self.ages_15_17_considered,
+        )
+
+    @classmethod
+    def of(cls, c: Conditions) -> ConditionsDoc:
+        return cls(
+            min_age=c.min_age,
+            max_age=c.max_age,
+            roles=list(c.roles),
+            child_min_age=c.child_min_age,
+            child_max_age=c.child_max_age,
+            school_years=list(c.school_years),
+            no_accompanying_children=c.no_accompanying_children,
+            residence_in_committee=c.residence_in_committee,
+            max_sessions=c.max_sessions,
+            ages_15_17_considered=c.ages_15_17_considered,
+        )
+
+
+class InterventionDoc(BaseModel):
+    """An intervention (insats) as a decision offers it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=SLUG, max_length=100, description="Stable slug, unique within a committee's catalog.")
+    name: str = Field(min_length=1, max_length=300, description="Swedish name (benämning).")
+    description: str = Field("", max_length=4000)
+    area: Area = Field(description="Verksamhetsområde.")
+    category: Category = Field(description="Rådgivning, stöd i grupp or individuellt stöd.")
+    delivery_form: DeliveryForm = DeliveryForm.individual
+    kind: Kind = Field(Kind.other, description="What SoL 11 kap. 5 § looks at; excluded kinds are refused.")
+    target_group: str = Field("", max_length=2000, description="Målgrupp, as the committee wrote it.")
+    conditions: ConditionsDoc = Field(default_factory=ConditionsDoc)
+    delivered_in_home: bool = Field(False, description="Delivered in the person's home (cannot be identity-exempt).")
+    subject_rule: SubjectRule = Field(
+        SubjectRule.recipient,
+        description="`child`: parent-targeted, the case is registered on the child's personnummer (seed 004).",
+    )
+    documentation_rule: DocumentationRule = Field(
+        description="`standard` (SoL 14 kap. 3 §), `counselling_exempt` (14 kap. 4 §, rådgivning) or "
+        "`identity_exempt` (14 kap. 5 §, undantag för identitetsuppgifter)."
+    )
+    special_reasons: str | None = Field(
+        None, max_length=4000, description="Särskilda skäl recorded for an identity exemption (SoL 14 kap. 5 §)."
+    )
+
+    def to_domain(self) -> Intervention:
+        return Intervention(
+            id=self.id,
+            name=self.name,
+            description=self.description,
+            area=self.area,
+            category=self.category,
+            delivery_form=self.delivery_form,
+            kind=self.kind,
+            target_group=self.target_group,
+            conditions=self.conditions.to_domain(),
+            delivered_in_home=self.delivered_in_home,
+            subject_rule=self.subject_rule,
+            documentation_rule=self.documentation_rule,
+            special_reasons=self.special_reasons,
+        )
+
+    @classmethod
+    def fields_of(cls, i: Intervention) -> dict[str, object]:
+        return {
+            "id": i.id,
+            "name": i.name,
+            "description": i.description,
+            "area": i.area,
+            "category": i.category,
+            "delivery_form": i.delivery_form,
+            "kind": i.kind,
+            "target_group": i.target_group,
+            "conditions": ConditionsDoc.of(i.conditions),
+            "delivered_in_home": i.delivered_in_home,
+            "subject_rule": i.subject_rule,
+            "documentation_rule": i.documentation_rule,
+            "special_reasons": i.special_reasons,
+        }
+
+
+class OfferedInterventionDoc(InterventionDoc):
+    """An intervention as in force for a committee, with the decision that offers it."""
+
+    committee: str
+    decision_id: str
+    effective_from: dt.date
+    effective_to: dt.date | None
+
+    @classmethod
+    def of(cls, offered: OfferedIntervention) -> OfferedInterventionDoc:
+        return cls(
+            committee=offered.committee,
+            decision_id=offered.decision_id,
+            effective_from=offered.effective_from,
+            effective_to=offered.effective_to,
+            **InterventionDoc.fields_of(offered.intervention),  # type: ignore[arg-type]
+        )
+
+
+class DecisionDoc(BaseModel):
+    """Nämndbeslut. What GET answers can be posted back as a new decision: change `reference` and dates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = Field(None, description="Assigned by the service; ignored when posted.")
+    committee: str | None = Field(
+        None, pattern=SLUG, max_length=64, description="Socialnämnd; default: the token's committee."
+    )
+    decided_on: dt.date = Field(description="The date of the committee's decision.")
+    reference: str = Field(min_length=1, max_length=100, description="The minutes' reference, e.g. `§ 123`.")
+    effective_from: dt.date = Field(description="Gäller från: in force from this date.")
+    effective_to: dt.date | None = Field(None, description="Gäller till och med; null: until further notice.")
+    interventions: list[InterventionDoc] = Field(default_factory=list, max_length=500)
+    withdrawn: list[str] = Field(
+        default_factory=list, description="Slugs this decision stops offering from `effective_from`."
+    )
+
+    def to_domain(self, decision_id: str, committee: str) -> Decision:
+        return Decision(
+            id=decision_id,
+            committee=committee,
+            decided_on=self.decided_on,
+            reference=self.reference,
+            effective_from=self.effective_from,
+            effective_to=self.effective_to,
+            interventions=tuple(i.to_domain() for i in self.interventions),
+            withdrawn=tuple(self.withdrawn),
+        )
+
+    @classmethod
+    def of(cls, d: Decision) -> DecisionDoc:
+        return cls(
+            id=d.id,
+            committee=d.committee,
+            decided_on=d.decided_on,
+            reference=d.reference,
+            effective_from=d.effective_from,
+            effective_to=d.effective_to,
+            interventions=[InterventionDoc(**InterventionDoc.fields_of(i)) for i in d.interventions],  # type: ignore[arg-type]
+            withdrawn=list(d.withdrawn),
+        )
+
+
+class CommitteeDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=SLUG, max_length=64, description="e.g. `sn-sydvast`.")
+    name: str = Field(min_length=1, max_length=200, description="e.g. Socialnämnden Sydväst.")
+
+    @classmethod
+    def of(cls, c: Committee) -> CommitteeDoc:
+        return cls(id=c.id, name=c.name)
+
+
+class CommitteeNameDoc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+
+
+class ViolationDoc(BaseModel):
+    intervention_id: str | None
+    rule: str = Field(description="The paragraph, e.g. `SoL 11:5`.")
+    code: str
+    field: str | None
+    message: str

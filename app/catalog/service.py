@@ -1,0 +1,87 @@
+"""Catalog use cases. Each runs inside the caller's transaction; none commits."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.domain import Committee, Decision
+from app.catalog.loader import decision_id_for
+from app.catalog.repository import CatalogRepository
+from app.catalog.rules import Violation, check_decision
+from app.catalog.store import CatalogStore
+from app.core.db import on_commit
+from app.core.errors import ProblemError, problem_type
+
+DECISION_VIOLATES_LAW = problem_type(
+    "decision-violates-law", 422, "The decision breaks a rule of the law",
+    "A committee decision was checked against SoL before it was stored and broke one or more rules; "
+    "`violations` lists each, with the paragraph (`rule`), a stable `code` and the intervention concerned.",
+)
+DECISION_EXISTS = problem_type(
+    "decision-exists", 409, "A decision with this reference already exists",
+    "The committee already has a decision with this `reference`; decisions are never rewritten: "
+    "record a new decision with a new reference.",
+)
+UNKNOWN_COMMITTEE = problem_type(
+    "unknown-committee", 404, "Unknown committee", "No committee with this id is registered."
+)
+
+
+def violations_problem(violations: list[Violation]) -> ProblemError:
+    return ProblemError(
+        DECISION_VIOLATES_LAW,
+        f"The decision breaks {len(violations)} rule(s); nothing was stored.",
+        violations=[dataclasses.asdict(v) for v in violations],
+    )
+
+
+class CatalogService:
+    def __init__(self, session: AsyncSession, store: CatalogStore) -> None:
+        self.session = session
+        self.repo = CatalogRepository(session)
+        self.store = store
+
+    async def record_decision(self, decision: Decision) -> Decision:
+        """Check a decision against the law and store it; the in-memory catalog follows on commit."""
+        exists = await self.repo.committee_exists(decision.committee)
+        violations = check_decision(decision, committee_exists=exists)
+        if violations:
+            raise violations_problem(violations)
+        if await self.repo.find_decision(decision.committee, decision.reference) is not None:
+            raise ProblemError(
+                DECISION_EXISTS, "This committee already has a decision with that reference."
+            )
+        await self.repo.add_decision(decision)
+        on_commit(self.session, lambda: self.store.add([], [decision]))
+        return decision
+
+    async def register_committee(self, committee: Committee) -> None:
+        if await self.repo.upsert_committee(committee):
+            on_commit(self.session, lambda: self.store.add([committee], []))
+
+    async def load(self, committees: list[Committee], decisions: list[Decision]) -> tuple[int, int]:
+        """Load a catalog file: idempotent. Returns (decisions added, decisions already present)."""
+        for committee in committees:
+            await self.register_committee(committee)
+        await self.session.flush()
+        added = unchanged = 0
+        for decision in decisions:
+            existing = await self.repo.find_decision(decision.committee, decision.reference)
+            if existing is not None:
+                if dataclasses.replace(existing, id=decision.id) != decision:
+                    raise ProblemError(
+                        DECISION_EXISTS,
+                        f"{decision.committee} {decision.reference}: a different decision with this "
+                        "reference is already stored.",
+                    )
+                unchanged += 1
+                continue
+            await self.record_decision(decision)
+            added += 1
+        return added, unchanged
+
+
+def new_decision_id(committee: str, reference: str) -> str:
+    return decision_id_for(committee, reference)

@@ -1,0 +1,155 @@
+"""The `iub` command line: serve, migrate, load the catalog, print dev tokens, run jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from app.core.settings import Settings, get_settings
+
+cli = typer.Typer(help="iub: IUB interventions (SoL 2025:400) – catalog, eligibility, documentation.", no_args_is_help=True)
+catalog_cli = typer.Typer(help="The catalog of committee decisions.", no_args_is_help=True)
+cli.add_typer(catalog_cli, name="catalog")
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        messages = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
+        typer.echo(f"iub: invalid settings: {messages}", err=True)
+        raise typer.Exit(2) from None
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the API (Swagger UI at /docs)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = _settings()
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+
+
+def alembic_config(url: str | None = None) -> object:
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    if url:
+        config.set_main_option("sqlalchemy.url", url)
+    return config
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the database schema to the latest migration."""
+    from alembic import command
+
+    settings = _settings()
+    _ensure_sqlite_dir(settings.database_url)
+    command.upgrade(alembic_config(settings.database_url), "head")  # type: ignore[arg-type]
+    typer.echo("database migrated")
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if url.startswith("sqlite") and ":///" in url:
+        path = url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+@catalog_cli.command("load")
+def catalog_load(
+    file: Annotated[Path | None, typer.Argument(help="A catalog YAML file (format: app/catalog/demo/README.md).")] = None,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the bundled demo catalog.")] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when no decision is stored yet.")] = False,
+) -> None:
+    """Load committees and decisions; loading the same decisions twice changes nothing."""
+    from app.catalog.loader import CatalogFormatError, demo_catalog_path, load_catalog_text
+    from app.core.errors import ProblemError
+
+    if (file is None) == (not demo):
+        typer.echo("iub: give a FILE or --demo (one of them)", err=True)
+        raise typer.Exit(2)
+    path = demo_catalog_path() if demo else file
+    assert path is not None
+    try:
+        committees, decisions = load_catalog_text(path.read_text(encoding="utf-8"))
+    except (OSError, CatalogFormatError) as exc:
+        typer.echo(f"iub: cannot read the catalog: {exc}", err=True)
+        raise typer.Exit(2) from None
+    try:
+        added, unchanged, skipped = asyncio.run(_load(_settings(), committees, decisions, if_empty))
+    except ProblemError as exc:
+        typer.echo(f"iub: catalog not loaded: {exc.detail}", err=True)
+        for violation in exc.extensions.get("violations", []):
+            typer.echo(f"  - {violation['rule']} {violation['intervention_id'] or ''}: {violation['message']}", err=True)
+        raise typer.Exit(1) from None
+    if skipped:
+        typer.echo("catalog not empty: nothing loaded")
+    else:
+        typer.echo(f"catalog loaded: {added} decision(s) added, {unchanged} already present")
+
+
+async def _load(settings: Settings, committees: list, decisions: list, if_empty: bool) -> tuple[int, int, bool]:  # type: ignore[type-arg]
+    from sqlalchemy import func, select
+
+    from app.catalog.models import DecisionRow
+    from app.catalog.service import CatalogService
+    from app.catalog.store import CatalogStore
+    from app.core.db import Database
+
+    db = Database.connect(settings.database_url)
+    try:
+        async with db.sessions() as session, session.begin():
+            if if_empty and (await session.scalar(select(func.count()).select_from(DecisionRow))):
+                return 0, 0, True
+            added, unchanged = await CatalogService(session, CatalogStore()).load(committees, decisions)
+        return added, unchanged, False
+    finally:
+        await db.dispose()
+
+
+@cli.command()
+def token(
+    sub: Annotated[str, typer.Option(help="The calling system or person.")],
+    unit: Annotated[str, typer.Option(help="The provider unit (enhet).")],
+    committee: Annotated[str, typer.Option(help="The committee, e.g. sn-sydvast.")],
+    scope: Annotated[str, typer.Option(help='Space-separated scopes, e.g. "catalog:read cases:write".')],
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a development token (HS256, signed with IUB_AUTH_DEV_SECRET). Not available in prod."""
+    from app.core.auth import SCOPES, issue_dev_token
+
+    unknown = sorted(set(scope.split()) - set(SCOPES))
+    if unknown:
+        typer.echo(f"iub: unknown scope(s): {' '.join(unknown)}; known: {' '.join(SCOPES)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    if not settings.uses_dev_tokens:
+        typer.echo("iub: dev tokens are not issued with IUB_ENV=prod", err=True)
+        raise typer.Exit(2)
+    typer.echo(issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl))
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,187 @@
+"""Bearer JWT authentication and scope checks. Never touches the database.
+
+Dev and test: HS256 tokens signed with `IUB_AUTH_DEV_SECRET` (`iub token` prints one).
+Prod: RS256/ES256 tokens verified against the identity provider's JWKS (PyJWT's client
+caches the keys). Verified tokens are cached until they expire, so a hot endpoint pays
+for signature checking once per token, not once per request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.core.errors import FORBIDDEN, UNAUTHENTICATED, ProblemError
+from app.core.settings import Settings
+
+SCOPES: dict[str, str] = {
+    "catalog:read": "Read the catalog of IUB interventions",
+    "catalog:write": "Record committee decisions (nämndbeslut)",
+    "eligibility:check": "Summary check of facts against conditions (summarisk kontroll)",
+    "cases:read": "Read the calling unit's cases",
+    "cases:write": "Open and document cases (ärenden)",
+    "registry:read": "Ask whether a person has identified IUB cases (förekomst)",
+    "stats:read": "Unit-level follow-up statistics",
+    "disposal:run": "Run disposal (gallring) and archive transfer",
+    "outbox:admin": "Inspect and retry journal-system deliveries",
+    "audit:read": "Read the audit trail",
+}
+
+DEV_ISSUER = "iub-dev"
+DEV_AUDIENCE = "iub"
+_REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who calls: a system or a person, in a provider unit, on behalf of a committee."""
+
+    sub: str
+    unit: str
+    committee: str
+    scopes: frozenset[str]
+    expires_at: float
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+class TokenVerifier:
+    """Turns a bearer token into a Caller, or raises ProblemError(401)."""
+
+    def __init__(self, settings: Settings, *, cache_size: int = 4096) -> None:
+        self._issuer = settings.auth_issuer
+        self._audience = settings.auth_audience
+        self._leeway = settings.auth_leeway_seconds
+        self._cache: OrderedDict[str, Caller] = OrderedDict()
+        self._cache_size = cache_size
+        self._jwks: jwt.PyJWKClient | None = None
+        self._secret: str | None = None
+        if settings.uses_dev_tokens:
+            self._secret = settings.auth_dev_secret
+            self._algorithms = ["HS256"]
+        else:
+            assert settings.auth_jwks_url, "settings refuse prod without a JWKS URL"
+            self._jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True, lifespan=600)
+            self._algorithms = ["RS256", "ES256"]
+
+    def verify(self, token: str) -> Caller:
+        cached = self._cache.get(token)
+        now = time.time()
+        if cached is not None and cached.expires_at + self._leeway > now:
+            self._cache.move_to_end(token)
+            return cached
+        caller = self._decode(token)
+        self._cache[token] = caller
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return caller
+
+    def _decode(self, token: str) -> Caller:
+        try:
+            key: Any = self._secret
+            if self._jwks is not None:
+                key = self._jwks.get_signing_key_from_jwt(token).key
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=self._algorithms,  # a fixed list: `alg: none` and alg confusion are refused
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options={"require": _REQUIRED_CLAIMS},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise _unauthenticated("The token has expired.", "invalid_token") from exc
+        except jwt.InvalidAudienceError as exc:
+            raise _unauthenticated("The token is meant for another audience.", "invalid_token") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise _unauthenticated("The token comes from an unknown issuer.", "invalid_token") from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise _unauthenticated("The token is not valid.", "invalid_token") from exc
+        unit, committee = claims.get("unit"), claims.get("committee")
+        scope = claims.get("scope", "")
+        if not isinstance(unit, str) or not isinstance(committee, str) or not isinstance(scope, str):
+            raise _unauthenticated("The token lacks the `unit`, `committee` or `scope` claim.", "invalid_token")
+        return Caller(
+            sub=str(claims["sub"]),
+            unit=unit,
+            committee=committee,
+            scopes=frozenset(scope.split()),
+            expires_at=float(claims["exp"]),
+        )
+
+
+def _unauthenticated(detail: str, error: str | None = None) -> ProblemError:
+    challenge = 'Bearer realm="iub"' + (f', error="{error}"' if error else "")
+    return ProblemError(UNAUTHENTICATED, detail, headers={"WWW-Authenticate": challenge})
+
+
+def issue_dev_token(
+    settings: Settings, *, sub: str, unit: str, committee: str, scope: str, ttl_seconds: int = 3600
+) -> str:
+    """A dev/test token (HS256, iss `iub-dev`, aud `iub`). Refused in prod."""
+    if not settings.uses_dev_tokens:
+        raise RuntimeError("dev tokens are not available with IUB_ENV=prod")
+    now = int(time.time())
+    claims = {
+        "sub": sub,
+        "unit": unit,
+        "committee": committee,
+        "scope": scope,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "iss": settings.auth_issuer,
+        "aud": settings.auth_audience,
+    }
+    return jwt.encode(claims, settings.auth_dev_secret, algorithm="HS256")
+
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A JWT with the claims sub, unit, committee, scope, exp, iss, aud. "
+    "In dev: `iub token --sub me --unit u1 --committee sn-sydvast --scope \"catalog:read\"`.",
+)
+
+
+def get_verifier(request: Request) -> TokenVerifier:
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier
+
+
+async def authenticated(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Caller:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise _unauthenticated("A bearer token is required.")
+    caller = get_verifier(request).verify(credentials.credentials)
+    request.state.caller = caller
+    return caller
+
+
+def require(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
+    """A dependency that authenticates and demands `scope` (403 without it)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+
+    async def dependency(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
+        if not caller.has(scope):
+            raise ProblemError(
+                FORBIDDEN,
+                f"This operation requires the scope `{scope}`.",
+                required_scope=scope,
+                headers={"WWW-Authenticate": f'Bearer realm="iub", error="insufficient_scope", scope="{scope}"'},
+            )
+        return caller
+
+    dependency.__name__ = f"require_{scope.replace(':', '_')}"
+    return dependency

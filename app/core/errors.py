@@ -1,0 +1,234 @@
+"""RFC 9457 problem details: every error the API answers, with a stable `type`.
+
+Problem types are registered once here (slug, status, title) and documented at
+`GET /problems/{slug}`. Errors never echo a submitted value: validation problems name the
+failing fields and what was expected, never what was sent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemType:
+    slug: str
+    status: int
+    title: str
+    description: str
+
+    @property
+    def uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+PROBLEM_TYPES: dict[str, ProblemType] = {}
+
+
+def problem_type(slug: str, status: int, title: str, description: str) -> ProblemType:
+    """Register a problem type (once, at import) and return it."""
+    if slug in PROBLEM_TYPES:
+        raise ValueError(f"problem type {slug!r} registered twice")
+    kind = ProblemType(slug, status, title, description)
+    PROBLEM_TYPES[slug] = kind
+    return kind
+
+
+VALIDATION = problem_type(
+    "validation-error", 422, "The request is not valid",
+    "One or more fields failed validation; `errors` lists each field and what was expected. "
+    "Submitted values are never echoed.",
+)
+MALFORMED = problem_type(
+    "malformed-request", 400, "The request could not be read",
+    "The body is not well-formed JSON or a header is malformed.",
+)
+UNAUTHENTICATED = problem_type(
+    "unauthenticated", 401, "Authentication required",
+    "No bearer token, or the token is invalid, expired, unsigned or meant for another audience.",
+)
+FORBIDDEN = problem_type(
+    "insufficient-scope", 403, "The token lacks the required scope",
+    "The token is valid but does not carry the scope the operation requires (`required_scope`).",
+)
+NOT_FOUND = problem_type(
+    "not-found", 404, "Not found",
+    "The resource does not exist, or is not visible to the calling unit.",
+)
+METHOD_NOT_ALLOWED = problem_type("method-not-allowed", 405, "Method not allowed", "The method is not allowed.")
+CONFLICT = problem_type("conflict", 409, "Conflict", "The request conflicts with the current state.")
+UNSUPPORTED_MEDIA = problem_type(
+    "unsupported-media-type", 415, "Unsupported media type", "Send `application/json`."
+)
+INTERNAL = problem_type(
+    "internal-error", 500, "Internal error",
+    "An unexpected error. The request id in `request_id` helps operations find it in the logs.",
+)
+UNAVAILABLE = problem_type(
+    "service-unavailable", 503, "Service unavailable", "A dependency (the database) is not reachable."
+)
+
+
+class ProblemError(Exception):
+    """Raise anywhere below the HTTP layer's handlers to answer a problem document."""
+
+    def __init__(
+        self,
+        kind: ProblemType,
+        detail: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+        self.status = status or kind.status
+        self.headers = headers
+        self.extensions = extensions
+
+
+def problem_body(kind: ProblemType, detail: str, status: int | None = None, **extensions: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": kind.uri,
+        "title": kind.title,
+        "status": status or kind.status,
+        "detail": detail,
+    }
+    body.update(extensions)
+    return body
+
+
+def problem_response(
+    kind: ProblemType,
+    detail: str,
+    *,
+    status: int | None = None,
+    headers: dict[str, str] | None = None,
+    request: Request | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body = problem_body(kind, detail, status, **extensions)
+    if request is not None:
+        body.setdefault("instance", request.url.path)
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            body.setdefault("request_id", request_id)
+    return JSONResponse(body, status_code=body["status"], headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def _safe_location(loc: tuple[Any, ...]) -> str:
+    """A dotted field path; dict keys that are not plain identifiers (they could be data) are masked."""
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts.append(f"[{part}]")
+        elif isinstance(part, str) and _IDENTIFIER.match(part):
+            parts.append(("." if parts else "") + part)
+        else:
+            parts.append(("." if parts else "") + "*")
+    return "".join(parts)
+
+
+# Messages that are safe because they describe the expectation, not the input.
+def _safe_message(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    kind = str(error.get("type", ""))
+    if kind in {"value_error", "assertion_error"}:
+        # Our own validators' messages never include values; pydantic prefixes them.
+        return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if kind in {"json_invalid"}:
+        return "the body is not valid JSON"
+    if kind in {"extra_forbidden"}:
+        return "unknown field"
+    return message
+
+
+def validation_errors(errors: list[dict[str, Any]] | tuple[Any, ...]) -> list[dict[str, str]]:
+    """Pydantic errors as `{field, code, message}` — without `input` or `ctx`, which may echo values."""
+    out = []
+    for error in errors:
+        out.append(
+            {
+                "field": _safe_location(tuple(error.get("loc", ()))),
+                "code": str(error.get("type", "invalid")),
+                "message": _safe_message(error),
+            }
+        )
+    return out
+
+
+_STATUS_KIND = {
+    400: MALFORMED,
+    401: UNAUTHENTICATED,
+    403: FORBIDDEN,
+    404: NOT_FOUND,
+    405: METHOD_NOT_ALLOWED,
+    409: CONFLICT,
+    415: UNSUPPORTED_MEDIA,
+    503: UNAVAILABLE,
+}
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ProblemError)
+    return problem_response(
+        exc.kind, exc.detail, status=exc.status, headers=exc.headers, request=request, **exc.extensions
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(list(exc.errors()))
+    if any(e["code"] == "json_invalid" for e in errors):
+        return problem_response(MALFORMED, "The body is not valid JSON.", request=request)
+    fields = ", ".join(sorted({e["field"] for e in errors}))
+    return problem_response(
+        VALIDATION, f"{len(errors)} field(s) failed validation: {fields}.", request=request, errors=errors
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    kind = _STATUS_KIND.get(exc.status_code, INTERNAL if exc.status_code >= 500 else MALFORMED)
+    detail = exc.detail if isinstance(exc.detail, str) else kind.title
+    if exc.status_code == 404:
+        detail = "No such resource."
+    return problem_response(kind, detail, status=exc.status_code, headers=exc.headers, request=request)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # The exception is logged by the logging middleware; its text may hold data, so never answer it.
+    return problem_response(INTERNAL, "An unexpected error occurred.", request=request)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ProblemError, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(Exception, _on_unexpected)
+
+
+def problem_openapi(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for the problems an operation can answer."""
+    schema = {"$ref": "#/components/schemas/Problem"}
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        kinds = [k for k in PROBLEM_TYPES.values() if k.status == status]
+        description = "; ".join(f"`{k.uri}` {k.title}" for k in kinds) or "Problem"
+        out[status] = {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
+    return out

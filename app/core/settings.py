@@ -1,0 +1,88 @@
+"""Settings from the environment (prefix `IUB_`), validated once at start-up."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "iub-dev-secret-change-me-not-for-production"
+
+
+class Env(StrEnum):
+    dev = "dev"
+    test = "test"
+    prod = "prod"
+
+
+class LogFormat(StrEnum):
+    json = "json"
+    console = "console"
+
+
+class SettingsError(ValueError):
+    """A configuration that must not start."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="IUB_", env_file=".env", extra="ignore")
+
+    env: Env = Env.dev
+    database_url: str = Field(
+        default=f"sqlite+aiosqlite:///{Path('var') / 'iub.sqlite3'}",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///... or postgresql+asyncpg://...",
+    )
+    log_format: LogFormat = LogFormat.console
+    log_level: str = "INFO"
+
+    auth_dev_secret: str = DEV_SECRET
+    auth_jwks_url: str | None = None
+    auth_issuer: str = "iub-dev"
+    auth_audience: str = "iub"
+    auth_leeway_seconds: int = 30
+
+    # The catalog is held in memory; other processes' writes are picked up this often.
+    catalog_refresh_seconds: float = 30.0
+
+    # Idempotency keys are kept this long (Stripe keeps 24 h).
+    idempotency_ttl_hours: int = 24
+
+    # Journal system: "embedded" runs the simulator in-process (dev default).
+    journal_base_url: str = "embedded"
+    journal_timeout_seconds: float = 5.0
+    outbox_max_attempts: int = 12
+    outbox_in_process: bool | None = None  # default: on in dev
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env is not Env.prod:
+            return self
+        problems = []
+        if "auth_dev_secret" in self.model_fields_set:
+            problems.append("IUB_AUTH_DEV_SECRET is a development setting: unset it (prod verifies via the JWKS)")
+        if not self.auth_jwks_url:
+            problems.append("IUB_AUTH_JWKS_URL is not set: there is no source of keys to verify tokens")
+        if self.auth_issuer == "iub-dev":
+            problems.append("IUB_AUTH_ISSUER is still the development issuer 'iub-dev'")
+        if problems:
+            raise SettingsError("refusing to start with IUB_ENV=prod: " + "; ".join(problems) + ".")
+        return self
+
+    @property
+    def uses_dev_tokens(self) -> bool:
+        """Dev and test verify HS256 tokens signed with the dev secret; prod uses the JWKS."""
+        return self.env is not Env.prod
+
+    @property
+    def run_outbox_in_process(self) -> bool:
+        if self.outbox_in_process is not None:
+            return self.outbox_in_process
+        return self.env is Env.dev
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,131 @@
+"""The application: routers, problem+json handlers, offline docs and the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.catalog.router import router as catalog_router
+from app.catalog.store import CatalogStore
+from app.core import health, problems
+from app.core.auth import SCOPES, TokenVerifier
+from app.core.db import Database
+from app.core.docs import install_docs
+from app.core.errors import install_problem_handlers
+from app.core.logging import RequestContextMiddleware, configure_logging
+from app.core.settings import Settings, get_settings
+
+DESCRIPTION = """
+**iub** — insatser utan individuell behovsprövning (IUB), socialtjänstlagen (2025:400) 11 kap. 5 §.
+
+The committees' decisions (nämndbeslut) as a time-aware catalog, checked against the law;
+the provider's summary check (summarisk kontroll) of facts against conditions; documentation
+of the carrying-out (SoL 14 kap. 3–5 §§) with identity protection enforced before anything is
+stored; delivery of identified cases to the journal system.
+
+Authenticate with **Authorize**: a bearer JWT with the claims `sub`, `unit`, `committee`,
+`scope`, `exp`, `iss`, `aud`. In development, `iub token --scope "catalog:read ..."` prints one.
+Errors are RFC 9457 problem documents (`application/problem+json`) whose `type` resolves under
+`/problems/`. Personnummer never go in URLs: they travel in request bodies only.
+"""
+
+TAGS = [
+    {"name": "catalog", "description": "Nämndbeslut and the IUB interventions in force (insatser, villkor)."},
+    {"name": "health", "description": "Liveness and readiness."},
+    {"name": "problems", "description": "The problem types errors refer to."},
+]
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owns_db = database is None
+        db = database or Database.connect(settings.database_url)
+        app.state.db = db
+        store: CatalogStore = app.state.catalog
+        await store.reload(db)
+        store.start_refresh(db, settings.catalog_refresh_seconds)
+        try:
+            yield
+        finally:
+            await store.stop()
+            if owns_db:
+                await db.dispose()
+
+    app = FastAPI(
+        title="iub – IUB interventions",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        docs_url=None,
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.verifier = TokenVerifier(settings)
+    app.state.catalog = CatalogStore()
+    if database is not None:
+        app.state.db = database
+
+    install_problem_handlers(app)
+    install_docs(app)
+    app.add_middleware(RequestContextMiddleware)
+
+    app.include_router(health.router)
+    app.include_router(problems.router)
+    app.include_router(catalog_router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=TAGS
+        )
+        components = schema.setdefault("components", {})
+        components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+        bearer = components.get("securitySchemes", {}).get("bearer")
+        if bearer is not None:
+            bearer["bearerFormat"] = "JWT"
+            bearer["description"] = (
+                bearer.get("description", "") + " Scopes: " + ", ".join(f"`{s}`" for s in SCOPES) + "."
+            )
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "RFC 9457 problem details. Never echoes submitted values.",
+    "properties": {
+        "type": {"type": "string", "description": "A stable URI reference; resolves under /problems/."},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "request_id": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "description": "Validation problems: each failing field and what was expected.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+    "required": ["type", "title", "status"],
+}

@@ -1,0 +1,6 @@
+"""Imports every table module, so that `Base.metadata` knows the whole schema (Alembic, tests)."""
+
+from app.catalog import models as catalog_models
+from app.core.db import Base
+
+__all__ = ["Base", "catalog_models"]

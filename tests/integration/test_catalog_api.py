@@ -1,0 +1,156 @@
+"""The catalog through the API: time-aware reads, decisions checked against the law."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("demo_catalog")
+
+BARE_DECISION = {
+    "decided_on": "2026-01-20",
+    "reference": "§ 7",
+    "effective_from": "2026-02-01",
+    "interventions": [],
+}
+
+
+def intervention(**overrides):
+    base = {
+        "id": "samtalsgrupp",
+        "name": "Samtalsgrupp",
+        "description": "Samtal i grupp.",
+        "area": "adults",
+        "category": "group_support",
+        "delivery_form": "group",
+        "kind": "other",
+        "target_group": "Vuxna",
+        "conditions": {"min_age": 18},
+        "delivered_in_home": False,
+        "subject_rule": "recipient",
+        "documentation_rule": "standard",
+    }
+    base.update(overrides)
+    return base
+
+
+async def test_demo_catalog_offers_23_interventions_in_each_committee(client, auth):
+    for committee in ("sn-centrum", "sn-hisingen", "sn-nordost", "sn-sydvast"):
+        response = await client.get(
+            "/v1/catalog/interventions", params={"committee": committee, "on": "2025-07-01"},
+            headers=auth("catalog:read"),
+        )
+        assert response.status_code == 200
+        assert len(response.json()) == 23
+
+
+async def test_nothing_is_in_force_before_the_first_decision(client, auth):
+    response = await client.get("/v1/catalog/interventions", params={"on": "2025-06-30"}, headers=auth("catalog:read"))
+    assert response.status_code == 200
+    assert response.json() == []
+
+
+async def test_filters_by_category_and_area(client, auth):
+    response = await client.get(
+        "/v1/catalog/interventions", params={"category": "counselling", "area": "adults", "on": "2025-08-01"},
+        headers=auth("catalog:read"),
+    )
+    assert {i["id"] for i in response.json()} == {"anhorigstod"}
+
+
+async def test_committees_are_listed(client, auth):
+    response = await client.get("/v1/catalog/committees", headers=auth("catalog:read"))
+    assert [c["id"] for c in response.json()] == ["sn-centrum", "sn-hisingen", "sn-nordost", "sn-sydvast"]
+
+
+async def test_decision_round_trips_and_a_later_one_supersedes_without_rewriting_history(client, auth):
+    headers = auth("catalog:read catalog:write")
+    listed = (await client.get("/v1/catalog/decisions", headers=headers)).json()
+    assert len(listed) == 1
+    original = (await client.get(f"/v1/catalog/decisions/{listed[0]['id']}", headers=headers)).json()
+
+    successor = dict(original, reference="§ 200", decided_on="2026-01-15", effective_from="2026-02-01")
+    for item in successor["interventions"]:
+        if item["id"] == "krisstod":
+            item["conditions"] = dict(item["conditions"], max_sessions=5)
+    created = await client.post("/v1/catalog/decisions", json=successor, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.headers["location"].endswith(created.json()["id"])
+
+    before = await client.get("/v1/catalog/interventions/krisstod", params={"on": "2026-01-31"}, headers=headers)
+    after = await client.get("/v1/catalog/interventions/krisstod", params={"on": "2026-02-01"}, headers=headers)
+    assert before.json()["conditions"]["max_sessions"] == 3
+    assert before.json()["decision_id"] == original["id"]
+    assert after.json()["conditions"]["max_sessions"] == 5
+    assert after.json()["decision_id"] == created.json()["id"]
+
+
+async def test_withdrawn_intervention_is_no_longer_offered(client, auth):
+    headers = auth("catalog:read catalog:write")
+    body = dict(BARE_DECISION, withdrawn=["komet"])
+    assert (await client.post("/v1/catalog/decisions", json=body, headers=headers)).status_code == 201
+    gone = await client.get("/v1/catalog/interventions/komet", params={"on": "2026-02-01"}, headers=headers)
+    still = await client.get("/v1/catalog/interventions/komet", params={"on": "2026-01-31"}, headers=headers)
+    assert gone.status_code == 404
+    assert gone.headers["content-type"] == "application/problem+json"
+    assert still.status_code == 200
+
+
+async def test_same_reference_twice_is_a_conflict(client, auth):
+    headers = auth("catalog:write")
+    body = dict(BARE_DECISION, interventions=[intervention()])
+    assert (await client.post("/v1/catalog/decisions", json=body, headers=headers)).status_code == 201
+    again = await client.post("/v1/catalog/decisions", json=body, headers=headers)
+    assert again.status_code == 409
+    assert again.json()["type"] == "/problems/decision-exists"
+
+
+async def test_a_decision_breaking_several_rules_lists_every_violation_in_one_problem(client, auth):
+    body = dict(
+        BARE_DECISION,
+        interventions=[
+            intervention(id="kontaktperson", kind="contact_person_or_family"),
+            intervention(id="skyddat", kind="protected_housing", conditions={"min_age": 18}),
+            intervention(id="anonym", documentation_rule="identity_exempt", special_reasons=" "),
+            intervention(id="radgivning", documentation_rule="counselling_exempt"),
+            intervention(id="ungdom", conditions={"min_age": 13, "max_age": 20}),
+        ],
+    )
+    response = await client.post("/v1/catalog/decisions", json=body, headers=auth("catalog:write"))
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["type"] == "/problems/decision-violates-law"
+    rules = {(v["intervention_id"], v["rule"]) for v in problem["violations"]}
+    assert ("kontaktperson", "SoL 11:5") in rules
+    assert ("anonym", "SoL 14:5") in rules
+    assert ("radgivning", "SoL 14:4") in rules
+    assert ("ungdom", "SoL 21:2") in rules
+    assert any(i == "skyddat" and r.startswith("SoL 11:5") for i, r in rules)
+    listed = await client.get("/v1/catalog/decisions", headers=auth("catalog:read"))
+    assert len(listed.json()) == 1, "nothing was stored"
+
+
+async def test_a_committee_records_only_its_own_decisions(client, auth):
+    body = dict(BARE_DECISION, committee="sn-centrum", interventions=[intervention()])
+    response = await client.post("/v1/catalog/decisions", json=body, headers=auth("catalog:write", committee="sn-sydvast"))
+    assert response.status_code == 403
+
+
+async def test_unknown_committee_is_refused(client, auth):
+    body = dict(BARE_DECISION, interventions=[intervention()])
+    response = await client.post(
+        "/v1/catalog/decisions", json=body, headers=auth("catalog:write", committee="sn-okand")
+    )
+    assert response.status_code == 422
+    assert {v["code"] for v in response.json()["violations"]} == {"unknown_committee"}
+
+
+async def test_registered_committee_can_record_decisions(client, auth):
+    headers = auth("catalog:read catalog:write", committee="sn-angered")
+    put = await client.put("/v1/catalog/committees/sn-angered", json={"name": "Socialnämnden Angered"}, headers=headers)
+    assert put.status_code == 200
+    body = dict(BARE_DECISION, interventions=[intervention()])
+    assert (await client.post("/v1/catalog/decisions", json=body, headers=headers)).status_code == 201
+    offered = await client.get("/v1/catalog/interventions", params={"on": dt.date(2026, 3, 1).isoformat()}, headers=headers)
+    assert [i["id"] for i in offered.json()] == ["samtalsgrupp"]
