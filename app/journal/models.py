@@ -1,0 +1,42 @@
+"""The transactional outbox: journal-system events written in the same transaction as the change.
+
+Only identified records (the standard documentation rule, SoL 14:3) ever get an event: an
+exempted case has no identity to send and never leaves the service. The table has no
+column for identity; the payload of an identified record's event carries what the journal
+system may see, and nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import DateTime, Index, Integer, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, JsonDoc, Uuid
+
+
+class OutboxEvent(Base):
+    __tablename__ = "outbox_events"
+    __table_args__ = (
+        Index("ix_outbox_events_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_outbox_events_aggregate_id_seq", "aggregate_id", "seq"),
+    )
+
+    # Global insertion order; per-aggregate delivery order follows it.
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Also the Idempotency-Key sent to the journal system.
+    id: Mapped[str] = mapped_column(Uuid, unique=True)
+    aggregate_type: Mapped[str] = mapped_column(String(20))  # "case" | "person"
+    aggregate_id: Mapped[str] = mapped_column(Uuid)
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|in_flight|delivered|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    lease_token: Mapped[str | None] = mapped_column(Uuid, nullable=True)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # codes and statuses, never data
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
