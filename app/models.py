@@ -3,5 +3,6 @@
 from app.catalog import models as catalog_models
 from app.core.db import Base
 from app.journal import models as journal_models
+from app.kit import idempotency_models
 
-__all__ = ["Base", "catalog_models", "journal_models"]
+__all__ = ["Base", "catalog_models", "idempotency_models", "journal_models"]
