@@ -112,7 +112,6 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "instance": {"type": "string"},
         "request_id": {"type": "string"},
         "errors": {
             "type": "array",

@@ -121,7 +121,7 @@ def problem_response(
 ) -> JSONResponse:
     body = problem_body(kind, detail, status, **extensions)
     if request is not None:
-        body.setdefault("instance", request.url.path)
+        # No `instance`: a path can carry what the client sent; the request id identifies the occurrence.
         request_id = request.scope.get("state", {}).get("request_id")
         if request_id:
             body.setdefault("request_id", request_id)

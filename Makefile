@@ -1,0 +1,43 @@
+# iub: `make run` serves on http://127.0.0.1:8000 (Swagger UI at /docs); `make test` runs the suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench openapi migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall when the declared or pinned dependencies change.
+$(STAMP): $(BIN)/python pyproject.toml constraints.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+migrate: install
+	$(BIN)/iub migrate
+
+run: install
+	$(BIN)/iub migrate
+	$(BIN)/iub catalog load --demo --if-empty
+	$(BIN)/iub serve --host 127.0.0.1 --port 8000
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check app tests bench alembic
+	$(BIN)/ruff format --check app tests bench
+	$(BIN)/mypy app bench
+
+bench: install
+	$(BIN)/python -m bench
+
+openapi: install
+	$(BIN)/python -m app.openapi_export > openapi.yaml
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

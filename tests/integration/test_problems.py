@@ -1,0 +1,81 @@
+"""Every error is an RFC 9457 problem with a stable type, and never echoes what was sent."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("db")
+
+CANARY_PNR = "199001012385"  # official test personnummer
+CANARY_TEXT = "Kanariegatan 17 canary-value-xyzzy"
+
+
+def assert_no_echo(response) -> None:
+    body = response.text
+    for value in (CANARY_PNR, "900101-2385", "9001012385", "Kanariegatan", "xyzzy"):
+        assert value not in body
+
+
+async def test_validation_problem_names_fields_but_never_values(client, auth):
+    body = {
+        "decided_on": CANARY_PNR,
+        "reference": 12,
+        "effective_from": CANARY_TEXT,
+        "interventions": [{"id": CANARY_TEXT, "name": CANARY_PNR, "area": CANARY_TEXT}],
+        CANARY_PNR: CANARY_TEXT,
+    }
+    response = await client.post("/v1/catalog/decisions", json=body, headers=auth("catalog:write"))
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "/problems/validation-error"
+    fields = {e["field"] for e in problem["errors"]}
+    assert "body.decided_on" in fields
+    assert "body.effective_from" in fields
+    assert "body.*" in fields, "an unknown key that could be data is masked"
+    assert all(set(e) == {"field", "code", "message"} for e in problem["errors"])
+    assert_no_echo(response)
+
+
+async def test_malformed_json_is_a_400_problem(client, auth):
+    response = await client.post(
+        "/v1/catalog/decisions",
+        content=b'{"reference": "' + CANARY_PNR.encode() + b'"',
+        headers={**auth("catalog:write"), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/malformed-request"
+    assert_no_echo(response)
+
+
+async def test_query_parameter_errors_do_not_echo(client, auth):
+    response = await client.get(
+        "/v1/catalog/interventions", params={"on": CANARY_PNR, "category": CANARY_TEXT},
+        headers=auth("catalog:read"),
+    )
+    assert response.status_code == 422
+    assert_no_echo(response)
+
+
+async def test_unknown_route_and_method_are_problems(client, auth):
+    missing = await client.get(f"/v1/nothing/{CANARY_PNR}", headers=auth())
+    assert missing.status_code == 404
+    assert missing.json()["type"] == "/problems/not-found"
+    assert_no_echo(missing)
+    wrong = await client.delete("/v1/catalog/committees", headers=auth())
+    assert wrong.status_code == 405
+    assert wrong.headers["content-type"] == "application/problem+json"
+
+
+async def test_problem_types_resolve_to_their_documentation(client):
+    listed = (await client.get("/problems")).json()
+    assert {"/problems/validation-error", "/problems/decision-violates-law"} <= {p["type"] for p in listed}
+    one = await client.get("/problems/validation-error")
+    assert one.json()["status"] == 422
+
+
+async def test_every_response_carries_a_request_id(client):
+    response = await client.get("/health/live", headers={"X-Request-ID": "trace-abc-12345"})
+    assert response.headers["x-request-id"] == "trace-abc-12345"
+    generated = await client.get("/health/live", headers={"X-Request-ID": CANARY_PNR})
+    assert generated.headers["x-request-id"] != CANARY_PNR
