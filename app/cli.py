@@ -45,8 +45,10 @@ def serve(
 def alembic_config(url: str | None = None) -> object:
     from alembic.config import Config
 
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "alembic"))
+    # The source tree in development; the working directory in an installed image.
+    root = next((p for p in (PROJECT_ROOT, Path.cwd()) if (p / "alembic.ini").is_file()), PROJECT_ROOT)
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "alembic"))
     if url:
         config.set_main_option("sqlalchemy.url", url)
     return config
