@@ -2,7 +2,10 @@
 
 A later decision supersedes an earlier one, intervention by intervention, from its
 `effective_from`; history is never rewritten, so any past date can be asked about. A
-decision with an `effective_to` stops being in force after that day. Pure: built from
+decision with an `effective_to` stops being in force after that day; from then on it no
+longer supersedes anything, so an earlier decision still in force applies again to the
+interventions the ended decision had changed or withdrawn (a time-limited change is a
+temporary change, not a repeal). Pure: built from
 decisions, queried without I/O, so the hot read path (eligibility, case opening) never
 touches the database.
 """
@@ -10,6 +13,7 @@ touches the database.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from app.catalog.domain import Committee, Decision, Intervention
@@ -30,9 +34,19 @@ class OfferedIntervention:
         return self.intervention.id
 
 
-def _precedence(decision: Decision) -> tuple[dt.date, dt.date, str]:
-    # Later effective_from wins; on the same day the later decision, then a stable tiebreak.
-    return (decision.effective_from, decision.decided_on, decision.reference)
+_DIGITS = re.compile(r"(\d+)")
+
+
+def _reference_key(reference: str) -> tuple[tuple[int, str], ...]:
+    # Natural order: "§ 99" comes before "§ 123" (a plain string sort puts it after).
+    parts = _DIGITS.split(reference)
+    return tuple((int(part), "") if i % 2 else (-1, part) for i, part in enumerate(parts))
+
+
+def _precedence(decision: Decision) -> tuple[dt.date, dt.date, tuple[tuple[int, str], ...], str]:
+    # Later effective_from wins; on the same day the later decision, then the later paragraph
+    # of the same meeting, then the id as a stable tiebreak.
+    return (decision.effective_from, decision.decided_on, _reference_key(decision.reference), decision.id)
 
 
 class CatalogSnapshot:
@@ -41,13 +55,25 @@ class CatalogSnapshot:
     def __init__(self, committees: list[Committee], decisions: list[Decision]) -> None:
         self.committees: dict[str, Committee] = {c.id: c for c in committees}
         self.decisions: dict[str, Decision] = {d.id: d for d in decisions}
+        if len(self.decisions) != len(decisions):
+            raise ValueError("duplicate decision ids")
         self._by_committee: dict[str, list[Decision]] = {}
         for decision in sorted(decisions, key=_precedence):
             self._by_committee.setdefault(decision.committee, []).append(decision)
         self._cache: dict[tuple[str, dt.date], dict[str, OfferedIntervention]] = {}
 
     def in_force(self, committee: str, day: dt.date) -> dict[str, OfferedIntervention]:
-        """Every intervention the committee offered on `day`, by slug."""
+        """Every intervention the committee offered on `day`, by slug.
+
+        A fresh dict each call: changing it does not change the snapshot or its cache.
+        """
+        return dict(self._offered(committee, day))
+
+    def find(self, committee: str, intervention_id: str, day: dt.date) -> OfferedIntervention | None:
+        return self._offered(committee, day).get(intervention_id)
+
+    def _offered(self, committee: str, day: dt.date) -> dict[str, OfferedIntervention]:
+        # The cached dict itself: never hand it out.
         key = (committee, day)
         cached = self._cache.get(key)
         if cached is not None:
@@ -70,9 +96,6 @@ class CatalogSnapshot:
             self._cache.clear()
         self._cache[key] = offered
         return offered
-
-    def find(self, committee: str, intervention_id: str, day: dt.date) -> OfferedIntervention | None:
-        return self.in_force(committee, day).get(intervention_id)
 
     def decisions_of(self, committee: str | None = None) -> list[Decision]:
         found = [d for d in self.decisions.values() if committee is None or d.committee == committee]
