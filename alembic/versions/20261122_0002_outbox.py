@@ -42,7 +42,18 @@ def upgrade() -> None:
 
 
 
+    op.create_table('journal_links',
+    sa.Column('aggregate_type', sa.String(length=20), nullable=False),
+    sa.Column('aggregate_id', sa.String(length=36), nullable=False),
+    sa.Column('external_ref', sa.String(length=200), nullable=True),
+    sa.Column('sync_state', sa.String(length=20), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+    sa.PrimaryKeyConstraint('aggregate_type', 'aggregate_id', name=op.f('pk_journal_links'))
+    )
+
+
 def downgrade() -> None:
+    op.drop_table('journal_links')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_events_status_next_attempt_at')
         batch_op.drop_index('ix_outbox_events_aggregate_id_seq')

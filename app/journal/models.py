@@ -40,3 +40,22 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # codes and statuses, never data
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class JournalLink(Base):
+    """Our record's counterpart in the journal system: its reference and the delivery state.
+
+    One row per identified case or person (`aggregate_type`, `aggregate_id`), written with the
+    first outbox event and updated by the dispatcher: `sync_state` pending → delivered, or
+    failed when an event was dead-lettered.
+    """
+
+    __tablename__ = "journal_links"
+
+    aggregate_type: Mapped[str] = mapped_column(String(20), primary_key=True)
+    aggregate_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    external_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    sync_state: Mapped[str] = mapped_column(String(20), default="pending")
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
