@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from alembic import context
 from sqlalchemy.engine import Connection
 
+from alembic import context
 from app.core.db import Uuid, make_engine
 from app.core.settings import get_settings
 from app.models import Base

@@ -10,9 +10,12 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
+from app.catalog.domain import Committee, Decision
 from app.core.settings import Settings, get_settings
 
-cli = typer.Typer(help="iub: IUB interventions (SoL 2025:400) – catalog, eligibility, documentation.", no_args_is_help=True)
+cli = typer.Typer(
+    help="iub: IUB interventions (SoL 2025:400) – catalog, eligibility, documentation.", no_args_is_help=True
+)
 catalog_cli = typer.Typer(help="The catalog of committee decisions.", no_args_is_help=True)
 cli.add_typer(catalog_cli, name="catalog")
 
@@ -74,9 +77,13 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 @catalog_cli.command("load")
 def catalog_load(
-    file: Annotated[Path | None, typer.Argument(help="A catalog YAML file (format: app/catalog/demo/README.md).")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="A catalog YAML file (format: app/catalog/demo/README.md).")
+    ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load the bundled demo catalog.")] = False,
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when no decision is stored yet.")] = False,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only when no decision is stored yet.")
+    ] = False,
 ) -> None:
     """Load committees and decisions; loading the same decisions twice changes nothing."""
     from app.catalog.loader import CatalogFormatError, demo_catalog_path, load_catalog_text
@@ -97,7 +104,10 @@ def catalog_load(
     except ProblemError as exc:
         typer.echo(f"iub: catalog not loaded: {exc.detail}", err=True)
         for violation in exc.extensions.get("violations", []):
-            typer.echo(f"  - {violation['rule']} {violation['intervention_id'] or ''}: {violation['message']}", err=True)
+            typer.echo(
+                f"  - {violation['rule']} {violation['intervention_id'] or ''}: {violation['message']}",
+                err=True,
+            )
         raise typer.Exit(1) from None
     if skipped:
         typer.echo("catalog not empty: nothing loaded")
@@ -105,7 +115,9 @@ def catalog_load(
         typer.echo(f"catalog loaded: {added} decision(s) added, {unchanged} already present")
 
 
-async def _load(settings: Settings, committees: list, decisions: list, if_empty: bool) -> tuple[int, int, bool]:  # type: ignore[type-arg]
+async def _load(
+    settings: Settings, committees: list[Committee], decisions: list[Decision], if_empty: bool
+) -> tuple[int, int, bool]:
     from sqlalchemy import func, select
 
     from app.catalog.models import DecisionRow
@@ -143,7 +155,9 @@ def token(
     if not settings.uses_dev_tokens:
         typer.echo("iub: dev tokens are not issued with IUB_ENV=prod", err=True)
         raise typer.Exit(2)
-    typer.echo(issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl))
+    typer.echo(
+        issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl)
+    )
 
 
 def main() -> None:

@@ -39,7 +39,6 @@ ALL_SCOPES = " ".join(SCOPES)
 
 def run_migrations(url: str) -> None:
     from alembic import command
-
     from app.cli import alembic_config
 
     command.upgrade(alembic_config(url), "head")  # type: ignore[arg-type]
@@ -48,7 +47,9 @@ def run_migrations(url: str) -> None:
 async def _pg_admin(sql: str) -> None:
     import asyncpg
 
-    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5)
+    connection = await asyncpg.connect(
+        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
+    )
     try:
         await connection.execute(sql)
     finally:
@@ -167,9 +168,17 @@ TokenFactory = Callable[..., str]
 def token(settings: Settings) -> TokenFactory:
     """`token("catalog:read", unit="u1")` -> a bearer token for the test settings."""
 
-    def make(scope: str = ALL_SCOPES, *, sub: str = "test-system", unit: str = "unit-a",
-             committee: str = "sn-sydvast", ttl: int = 3600) -> str:
-        return issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl)
+    def make(
+        scope: str = ALL_SCOPES,
+        *,
+        sub: str = "test-system",
+        unit: str = "unit-a",
+        committee: str = "sn-sydvast",
+        ttl: int = 3600,
+    ) -> str:
+        return issue_dev_token(
+            settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl
+        )
 
     return make
 

@@ -68,7 +68,8 @@ async def list_interventions(
     return [
         OfferedInterventionDoc.of(o)
         for o in sorted(offered.values(), key=lambda o: o.id)
-        if (category is None or o.intervention.category == category) and (area is None or o.intervention.area == area)
+        if (category is None or o.intervention.category == category)
+        and (area is None or o.intervention.area == area)
     ]
 
 
@@ -92,7 +93,9 @@ async def get_intervention(
 
 
 @router.get("/decisions", response_model=list[DecisionDoc], responses=problem_openapi(401, 403))
-async def list_decisions(caller: ReadCaller, catalog: CatalogDep, committee: CommitteeQuery = None) -> list[DecisionDoc]:
+async def list_decisions(
+    caller: ReadCaller, catalog: CatalogDep, committee: CommitteeQuery = None
+) -> list[DecisionDoc]:
     """A committee's decisions, oldest first, as recorded (never rewritten)."""
     return [DecisionDoc.of(d) for d in catalog.decisions_of(committee or caller.committee)]
 

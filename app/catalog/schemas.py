@@ -33,18 +33,25 @@ class ConditionsDoc(BaseModel):
     max_age: int | None = Field(None, ge=0, le=130, description="Highest age of the participant (inclusive).")
     roles: list[Role] = Field(default_factory=list, description="Roles that may take part; empty: anyone.")
     child_min_age: int | None = Field(
-        None, ge=0, le=17,
+        None,
+        ge=0,
+        le=17,
         description="Lowest age of the child concerned: the participant as a child, or the child a parent comes about.",
     )
     child_max_age: int | None = Field(None, ge=0, le=17, description="Highest age of the child concerned.")
     school_years: list[int] = Field(
         default_factory=list, description="School years (årskurs) allowed, 0 = förskoleklass; empty: any."
     )
-    no_accompanying_children: bool = Field(False, description="Only without accompanying children (medföljande barn).")
+    no_accompanying_children: bool = Field(
+        False, description="Only without accompanying children (medföljande barn)."
+    )
     residence_in_committee: bool = Field(False, description="Only residents of the committee's district.")
-    max_sessions: int | None = Field(None, ge=1, description="Session cap (samtal/träffar) without a needs assessment.")
+    max_sessions: int | None = Field(
+        None, ge=1, description="Session cap (samtal/träffar) without a needs assessment."
+    )
     ages_15_17_considered: bool = Field(
-        False, description="SoL 21 kap. 2 §: the committee considered the intervention appropriate for ages 15–17."
+        False,
+        description="SoL 21 kap. 2 §: the committee considered the intervention appropriate for ages 15–17.",
     )
 
     def to_domain(self) -> Conditions:
@@ -82,7 +89,9 @@ class InterventionDoc(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=SLUG, max_length=100, description="Stable slug, unique within a committee's catalog.")
+    id: str = Field(
+        pattern=SLUG, max_length=100, description="Stable slug, unique within a committee's catalog."
+    )
     name: str = Field(min_length=1, max_length=300, description="Swedish name (benämning).")
     description: str = Field("", max_length=4000)
     area: Area = Field(description="Verksamhetsområde.")
@@ -91,7 +100,9 @@ class InterventionDoc(BaseModel):
     kind: Kind = Field(Kind.other, description="What SoL 11 kap. 5 § looks at; excluded kinds are refused.")
     target_group: str = Field("", max_length=2000, description="Målgrupp, as the committee wrote it.")
     conditions: ConditionsDoc = Field(default_factory=ConditionsDoc)
-    delivered_in_home: bool = Field(False, description="Delivered in the person's home (cannot be identity-exempt).")
+    delivered_in_home: bool = Field(
+        False, description="Delivered in the person's home (cannot be identity-exempt)."
+    )
     subject_rule: SubjectRule = Field(
         SubjectRule.recipient,
         description="`child`: parent-targeted, the case is registered on the child's personnummer (seed 004).",
@@ -101,7 +112,9 @@ class InterventionDoc(BaseModel):
         "`identity_exempt` (14 kap. 5 §, undantag för identitetsuppgifter)."
     )
     special_reasons: str | None = Field(
-        None, max_length=4000, description="Särskilda skäl recorded for an identity exemption (SoL 14 kap. 5 §)."
+        None,
+        max_length=4000,
+        description="Särskilda skäl recorded for an identity exemption (SoL 14 kap. 5 §).",
     )
 
     def to_domain(self) -> Intervention:
@@ -155,7 +168,7 @@ class OfferedInterventionDoc(InterventionDoc):
             decision_id=offered.decision_id,
             effective_from=offered.effective_from,
             effective_to=offered.effective_to,
-            **InterventionDoc.fields_of(offered.intervention),  # type: ignore[arg-type]
+            **InterventionDoc.fields_of(offered.intervention),
         )
 
 
@@ -198,7 +211,7 @@ class DecisionDoc(BaseModel):
             reference=d.reference,
             effective_from=d.effective_from,
             effective_to=d.effective_to,
-            interventions=[InterventionDoc(**InterventionDoc.fields_of(i)) for i in d.interventions],  # type: ignore[arg-type]
+            interventions=[InterventionDoc(**InterventionDoc.fields_of(i)) for i in d.interventions],
             withdrawn=list(d.withdrawn),
         )
 

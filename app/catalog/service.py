@@ -15,12 +15,16 @@ from app.core.db import on_commit
 from app.core.errors import ProblemError, problem_type
 
 DECISION_VIOLATES_LAW = problem_type(
-    "decision-violates-law", 422, "The decision breaks a rule of the law",
+    "decision-violates-law",
+    422,
+    "The decision breaks a rule of the law",
     "A committee decision was checked against SoL before it was stored and broke one or more rules; "
     "`violations` lists each, with the paragraph (`rule`), a stable `code` and the intervention concerned.",
 )
 DECISION_EXISTS = problem_type(
-    "decision-exists", 409, "A decision with this reference already exists",
+    "decision-exists",
+    409,
+    "A decision with this reference already exists",
     "The committee already has a decision with this `reference`; decisions are never rewritten: "
     "record a new decision with a new reference.",
 )
@@ -50,9 +54,7 @@ class CatalogService:
         if violations:
             raise violations_problem(violations)
         if await self.repo.find_decision(decision.committee, decision.reference) is not None:
-            raise ProblemError(
-                DECISION_EXISTS, "This committee already has a decision with that reference."
-            )
+            raise ProblemError(DECISION_EXISTS, "This committee already has a decision with that reference.")
         await self.repo.add_decision(decision)
         on_commit(self.session, lambda: self.store.add([], [decision]))
         return decision

@@ -109,7 +109,9 @@ class TokenVerifier:
         unit, committee = claims.get("unit"), claims.get("committee")
         scope = claims.get("scope", "")
         if not isinstance(unit, str) or not isinstance(committee, str) or not isinstance(scope, str):
-            raise _unauthenticated("The token lacks the `unit`, `committee` or `scope` claim.", "invalid_token")
+            raise _unauthenticated(
+                "The token lacks the `unit`, `committee` or `scope` claim.", "invalid_token"
+            )
         return Caller(
             sub=str(claims["sub"]),
             unit=unit,
@@ -148,7 +150,7 @@ bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
     description="A JWT with the claims sub, unit, committee, scope, exp, iss, aud. "
-    "In dev: `iub token --sub me --unit u1 --committee sn-sydvast --scope \"catalog:read\"`.",
+    'In dev: `iub token --sub me --unit u1 --committee sn-sydvast --scope "catalog:read"`.',
 )
 
 
@@ -179,7 +181,9 @@ def require(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
                 FORBIDDEN,
                 f"This operation requires the scope `{scope}`.",
                 required_scope=scope,
-                headers={"WWW-Authenticate": f'Bearer realm="iub", error="insufficient_scope", scope="{scope}"'},
+                headers={
+                    "WWW-Authenticate": f'Bearer realm="iub", error="insufficient_scope", scope="{scope}"'
+                },
             )
         return caller
 

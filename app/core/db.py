@@ -45,7 +45,7 @@ class Uuid(TypeDecorator[str]):
         return None if value is None else str(value)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return value
+        return None if value is None else str(value)
 
 
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:

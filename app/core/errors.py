@@ -8,6 +8,7 @@ failing fields and what was expected, never what was sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,33 +46,47 @@ def problem_type(slug: str, status: int, title: str, description: str) -> Proble
 
 
 VALIDATION = problem_type(
-    "validation-error", 422, "The request is not valid",
+    "validation-error",
+    422,
+    "The request is not valid",
     "One or more fields failed validation; `errors` lists each field and what was expected. "
     "Submitted values are never echoed.",
 )
 MALFORMED = problem_type(
-    "malformed-request", 400, "The request could not be read",
+    "malformed-request",
+    400,
+    "The request could not be read",
     "The body is not well-formed JSON or a header is malformed.",
 )
 UNAUTHENTICATED = problem_type(
-    "unauthenticated", 401, "Authentication required",
+    "unauthenticated",
+    401,
+    "Authentication required",
     "No bearer token, or the token is invalid, expired, unsigned or meant for another audience.",
 )
 FORBIDDEN = problem_type(
-    "insufficient-scope", 403, "The token lacks the required scope",
+    "insufficient-scope",
+    403,
+    "The token lacks the required scope",
     "The token is valid but does not carry the scope the operation requires (`required_scope`).",
 )
 NOT_FOUND = problem_type(
-    "not-found", 404, "Not found",
+    "not-found",
+    404,
+    "Not found",
     "The resource does not exist, or is not visible to the calling unit.",
 )
-METHOD_NOT_ALLOWED = problem_type("method-not-allowed", 405, "Method not allowed", "The method is not allowed.")
+METHOD_NOT_ALLOWED = problem_type(
+    "method-not-allowed", 405, "Method not allowed", "The method is not allowed."
+)
 CONFLICT = problem_type("conflict", 409, "Conflict", "The request conflicts with the current state.")
 UNSUPPORTED_MEDIA = problem_type(
     "unsupported-media-type", 415, "Unsupported media type", "Send `application/json`."
 )
 INTERNAL = problem_type(
-    "internal-error", 500, "Internal error",
+    "internal-error",
+    500,
+    "Internal error",
     "An unexpected error. The request id in `request_id` helps operations find it in the logs.",
 )
 UNAVAILABLE = problem_type(
@@ -99,7 +114,9 @@ class ProblemError(Exception):
         self.extensions = extensions
 
 
-def problem_body(kind: ProblemType, detail: str, status: int | None = None, **extensions: Any) -> dict[str, Any]:
+def problem_body(
+    kind: ProblemType, detail: str, status: int | None = None, **extensions: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": kind.uri,
         "title": kind.title,
@@ -115,7 +132,7 @@ def problem_response(
     detail: str,
     *,
     status: int | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     request: Request | None = None,
     **extensions: Any,
 ) -> JSONResponse:

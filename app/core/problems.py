@@ -20,8 +20,10 @@ class ProblemTypeDoc(BaseModel):
 @router.get("", response_model=list[ProblemTypeDoc])
 async def list_problem_types() -> list[ProblemTypeDoc]:
     """Every problem type the API answers."""
-    return [ProblemTypeDoc(type=k.uri, status=k.status, title=k.title, description=k.description)
-            for k in sorted(PROBLEM_TYPES.values(), key=lambda k: k.slug)]
+    return [
+        ProblemTypeDoc(type=k.uri, status=k.status, title=k.title, description=k.description)
+        for k in sorted(PROBLEM_TYPES.values(), key=lambda k: k.slug)
+    ]
 
 
 @router.get("/{slug}", response_model=ProblemTypeDoc)

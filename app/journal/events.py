@@ -60,35 +60,50 @@ def _person(data: dict[str, Any]) -> PersonRecord:
 
 def case_registered(session: AsyncSession, case_id: str, registration: CaseRegistration) -> str:
     return enqueue(
-        session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.case_registered,
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.case_registered,
         payload={"case_id": case_id, "registration": _json(registration)},
     )
 
 
 def journal_entry_added(session: AsyncSession, case_id: str, entry: JournalEntry) -> str:
     return enqueue(
-        session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.journal_entry_added,
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.journal_entry_added,
         payload={"case_id": case_id, "entry": _json(entry)},
     )
 
 
 def plan_set(session: AsyncSession, case_id: str, plan: InterventionPlan) -> str:
     return enqueue(
-        session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.plan_set,
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.plan_set,
         payload={"case_id": case_id, "plan": _json(plan)},
     )
 
 
 def case_closed(session: AsyncSession, case_id: str, closing: CaseClosing) -> str:
     return enqueue(
-        session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.case_closed,
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.case_closed,
         payload={"case_id": case_id, "closing": _json(closing)},
     )
 
 
 def person_updated(session: AsyncSession, person_id: str, update: PersonContactUpdate) -> str:
     return enqueue(
-        session, aggregate_type="person", aggregate_id=person_id, kind=EventKind.person_updated,
+        session,
+        aggregate_type="person",
+        aggregate_id=person_id,
+        kind=EventKind.person_updated,
         payload={"person_id": person_id, "update": _json(update)},
     )
 

@@ -14,8 +14,16 @@ pytestmark = pytest.mark.usefixtures("db")
 
 def claims(**overrides):
     now = int(time.time())
-    base = {"sub": "s", "unit": "u", "committee": "sn-sydvast", "scope": "catalog:read",
-            "iat": now, "exp": now + 600, "iss": "iub-dev", "aud": "iub"}
+    base = {
+        "sub": "s",
+        "unit": "u",
+        "committee": "sn-sydvast",
+        "scope": "catalog:read",
+        "iat": now,
+        "exp": now + 600,
+        "iss": "iub-dev",
+        "aud": "iub",
+    }
     base.update(overrides)
     return base
 

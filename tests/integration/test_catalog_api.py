@@ -38,7 +38,8 @@ def intervention(**overrides):
 async def test_demo_catalog_offers_23_interventions_in_each_committee(client, auth):
     for committee in ("sn-centrum", "sn-hisingen", "sn-nordost", "sn-sydvast"):
         response = await client.get(
-            "/v1/catalog/interventions", params={"committee": committee, "on": "2025-07-01"},
+            "/v1/catalog/interventions",
+            params={"committee": committee, "on": "2025-07-01"},
             headers=auth("catalog:read"),
         )
         assert response.status_code == 200
@@ -46,14 +47,17 @@ async def test_demo_catalog_offers_23_interventions_in_each_committee(client, au
 
 
 async def test_nothing_is_in_force_before_the_first_decision(client, auth):
-    response = await client.get("/v1/catalog/interventions", params={"on": "2025-06-30"}, headers=auth("catalog:read"))
+    response = await client.get(
+        "/v1/catalog/interventions", params={"on": "2025-06-30"}, headers=auth("catalog:read")
+    )
     assert response.status_code == 200
     assert response.json() == []
 
 
 async def test_filters_by_category_and_area(client, auth):
     response = await client.get(
-        "/v1/catalog/interventions", params={"category": "counselling", "area": "adults", "on": "2025-08-01"},
+        "/v1/catalog/interventions",
+        params={"category": "counselling", "area": "adults", "on": "2025-08-01"},
         headers=auth("catalog:read"),
     )
     assert {i["id"] for i in response.json()} == {"anhorigstod"}
@@ -78,8 +82,12 @@ async def test_decision_round_trips_and_a_later_one_supersedes_without_rewriting
     assert created.status_code == 201, created.text
     assert created.headers["location"].endswith(created.json()["id"])
 
-    before = await client.get("/v1/catalog/interventions/krisstod", params={"on": "2026-01-31"}, headers=headers)
-    after = await client.get("/v1/catalog/interventions/krisstod", params={"on": "2026-02-01"}, headers=headers)
+    before = await client.get(
+        "/v1/catalog/interventions/krisstod", params={"on": "2026-01-31"}, headers=headers
+    )
+    after = await client.get(
+        "/v1/catalog/interventions/krisstod", params={"on": "2026-02-01"}, headers=headers
+    )
     assert before.json()["conditions"]["max_sessions"] == 3
     assert before.json()["decision_id"] == original["id"]
     assert after.json()["conditions"]["max_sessions"] == 5
@@ -133,7 +141,9 @@ async def test_a_decision_breaking_several_rules_lists_every_violation_in_one_pr
 
 async def test_a_committee_records_only_its_own_decisions(client, auth):
     body = dict(BARE_DECISION, committee="sn-centrum", interventions=[intervention()])
-    response = await client.post("/v1/catalog/decisions", json=body, headers=auth("catalog:write", committee="sn-sydvast"))
+    response = await client.post(
+        "/v1/catalog/decisions", json=body, headers=auth("catalog:write", committee="sn-sydvast")
+    )
     assert response.status_code == 403
 
 
@@ -148,9 +158,13 @@ async def test_unknown_committee_is_refused(client, auth):
 
 async def test_registered_committee_can_record_decisions(client, auth):
     headers = auth("catalog:read catalog:write", committee="sn-angered")
-    put = await client.put("/v1/catalog/committees/sn-angered", json={"name": "Socialnämnden Angered"}, headers=headers)
+    put = await client.put(
+        "/v1/catalog/committees/sn-angered", json={"name": "Socialnämnden Angered"}, headers=headers
+    )
     assert put.status_code == 200
     body = dict(BARE_DECISION, interventions=[intervention()])
     assert (await client.post("/v1/catalog/decisions", json=body, headers=headers)).status_code == 201
-    offered = await client.get("/v1/catalog/interventions", params={"on": dt.date(2026, 3, 1).isoformat()}, headers=headers)
+    offered = await client.get(
+        "/v1/catalog/interventions", params={"on": dt.date(2026, 3, 1).isoformat()}, headers=headers
+    )
     assert [i["id"] for i in offered.json()] == ["samtalsgrupp"]

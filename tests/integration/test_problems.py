@@ -50,7 +50,8 @@ async def test_malformed_json_is_a_400_problem(client, auth):
 
 async def test_query_parameter_errors_do_not_echo(client, auth):
     response = await client.get(
-        "/v1/catalog/interventions", params={"on": CANARY_PNR, "category": CANARY_TEXT},
+        "/v1/catalog/interventions",
+        params={"on": CANARY_PNR, "category": CANARY_TEXT},
         headers=auth("catalog:read"),
     )
     assert response.status_code == 422

@@ -24,7 +24,9 @@ def test_prod_with_the_dev_secret_refuses_to_start() -> None:
 
 
 def test_prod_with_jwks_and_issuer_starts() -> None:
-    settings = Settings(env=Env.prod, auth_jwks_url="https://idp.example/jwks", auth_issuer="https://idp.example")
+    settings = Settings(
+        env=Env.prod, auth_jwks_url="https://idp.example/jwks", auth_issuer="https://idp.example"
+    )
     assert not settings.uses_dev_tokens
 
 
