@@ -15,8 +15,9 @@ from app.core.auth import Caller, require
 from app.core.db import SessionDep
 from app.core.errors import FORBIDDEN, NOT_FOUND, ProblemError, problem_openapi
 from app.kit.clock import today
+from app.kit.idempotency import IdempotencyDep, IdempotentRoute
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"], route_class=IdempotentRoute)
 
 ReadCaller = Annotated[Caller, Depends(require("catalog:read"))]
 WriteCaller = Annotated[Caller, Depends(require("catalog:write"))]
@@ -118,6 +119,7 @@ async def get_decision(decision_id: str, caller: ReadCaller, catalog: CatalogDep
 async def record_decision(
     body: DecisionDoc,
     caller: WriteCaller,
+    _idempotency: IdempotencyDep,
     session: SessionDep,
     store: CatalogStoreDep,
     response: Response,

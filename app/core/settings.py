@@ -6,10 +6,11 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "iub-dev-secret-change-me-not-for-production"
+DEV_IDEMPOTENCY_SECRET = "iub-dev-idempotency-secret-not-for-production"
 
 
 class Env(StrEnum):
@@ -49,6 +50,8 @@ class Settings(BaseSettings):
 
     # Idempotency keys are kept this long (Stripe keeps 24 h).
     idempotency_ttl_hours: int = 24
+    # Keys the HMAC that fingerprints idempotent requests (bodies can hold personnummer).
+    idempotency_secret: SecretStr = SecretStr(DEV_IDEMPOTENCY_SECRET)
 
     # Journal system: "embedded" runs the simulator in-process (dev default).
     journal_base_url: str = "embedded"
@@ -69,6 +72,9 @@ class Settings(BaseSettings):
             problems.append("IUB_AUTH_JWKS_URL is not set: there is no source of keys to verify tokens")
         if self.auth_issuer == "iub-dev":
             problems.append("IUB_AUTH_ISSUER is still the development issuer 'iub-dev'")
+        idempotency_secret = self.idempotency_secret.get_secret_value()
+        if idempotency_secret == DEV_IDEMPOTENCY_SECRET or len(idempotency_secret) < 32:
+            problems.append("IUB_IDEMPOTENCY_SECRET is not set (a random value of at least 32 characters)")
         if problems:
             raise SettingsError("refusing to start with IUB_ENV=prod: " + "; ".join(problems) + ".")
         return self

@@ -25,7 +25,10 @@ def test_prod_with_the_dev_secret_refuses_to_start() -> None:
 
 def test_prod_with_jwks_and_issuer_starts() -> None:
     settings = Settings(
-        env=Env.prod, auth_jwks_url="https://idp.example/jwks", auth_issuer="https://idp.example"
+        env=Env.prod,
+        auth_jwks_url="https://idp.example/jwks",
+        auth_issuer="https://idp.example",
+        idempotency_secret="s" * 32,
     )
     assert not settings.uses_dev_tokens
 
