@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import jwt
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Request
+from fastapi.security import HTTPBearer
 
 from app.core.errors import FORBIDDEN, UNAUTHENTICATED, ProblemError
 from app.core.settings import Settings
@@ -146,11 +145,9 @@ def issue_dev_token(
     return jwt.encode(claims, settings.auth_dev_secret, algorithm="HS256")
 
 
-bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearer",
-    description="A JWT with the claims sub, unit, committee, scope, exp, iss, aud. "
-    'In dev: `iub token --sub me --unit u1 --committee sn-sydvast --scope "catalog:read"`.',
+BEARER_DESCRIPTION = (
+    "A JWT with the claims sub, unit, committee, scope, exp, iss, aud. "
+    'In dev: `iub token --sub me --unit u1 --committee sn-sydvast --scope "catalog:read"`.'
 )
 
 
@@ -159,33 +156,39 @@ def get_verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-async def authenticated(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Caller:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise _unauthenticated("A bearer token is required.")
-    caller = get_verifier(request).verify(credentials.credentials)
-    request.state.caller = caller
-    return caller
+class ScopedBearer(HTTPBearer):
+    """One dependency that reads the bearer token, verifies it and demands a scope.
 
+    A subclass of FastAPI's HTTPBearer so OpenAPI and Swagger UI's Authorize button know the
+    scheme; a single dependency level, because each level costs tens of µs per request.
+    """
 
-def require(scope: str) -> Callable[..., Coroutine[Any, Any, Caller]]:
-    """A dependency that authenticates and demands `scope` (403 without it)."""
-    if scope not in SCOPES:
-        raise ValueError(f"unknown scope {scope!r}")
+    def __init__(self, scope: str | None) -> None:
+        super().__init__(auto_error=False, scheme_name="bearer", description=BEARER_DESCRIPTION)
+        self.scope = scope
 
-    async def dependency(caller: Annotated[Caller, Depends(authenticated)]) -> Caller:
-        if not caller.has(scope):
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        authorization = request.headers.get("authorization", "")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _unauthenticated("A bearer token is required.")
+        caller = get_verifier(request).verify(token.strip())
+        request.state.caller = caller
+        if self.scope is not None and not caller.has(self.scope):
             raise ProblemError(
                 FORBIDDEN,
-                f"This operation requires the scope `{scope}`.",
-                required_scope=scope,
-                headers={
-                    "WWW-Authenticate": f'Bearer realm="iub", error="insufficient_scope", scope="{scope}"'
-                },
+                f"This operation requires the scope `{self.scope}`.",
+                required_scope=self.scope,
+                headers={"WWW-Authenticate": f'Bearer realm="iub", error="insufficient_scope", scope="{self.scope}"'},
             )
         return caller
 
-    dependency.__name__ = f"require_{scope.replace(':', '_')}"
-    return dependency
+
+authenticated = ScopedBearer(None)
+
+
+def require(scope: str) -> ScopedBearer:
+    """A dependency that authenticates and demands `scope` (401 without a valid token, 403 without it)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope!r}")
+    return ScopedBearer(scope)

@@ -37,11 +37,16 @@ def _mask(value: Any) -> Any:
     return value
 
 
+# Keys whose values the service sets itself and that can never hold submitted data.
+_TRUSTED_KEYS = frozenset({"timestamp", "level", "event", "request_id", "method", "route", "status", "duration_ms"})
+
+
 def mask_identity_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    for key, value in list(event_dict.items()):
-        event_dict[key] = _mask(value)
+    for key, value in event_dict.items():
+        if key not in _TRUSTED_KEYS:
+            event_dict[key] = _mask(value)
     return event_dict
 
 
@@ -62,7 +67,7 @@ def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
         logger_factory=structlog.PrintLoggerFactory(_LateStderr()),  # type: ignore[arg-type]
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     # Uvicorn's own access log prints raw paths with query strings: ours replaces it.
     logging.getLogger("uvicorn.access").disabled = True

@@ -1,0 +1,61 @@
+"""`python -m bench [--quick] [--output PATH]`: run every section, print and write a Markdown report.
+
+Exits 0 whether or not a target is met (the report says which); a section that crashes is
+reported as such and the others still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from bench import eligibility, journal
+from bench.harness import RunConfig, Section, SectionReport
+
+SECTIONS: list[Section] = [eligibility.SECTION, journal.SECTION]
+
+DEFAULT_OUTPUT = Path("bench-report.md")
+
+
+async def run_all(config: RunConfig, sections: list[Section]) -> str:
+    started = time.perf_counter()
+    parts = [
+        "# iub benchmark report",
+        "",
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC · Python {platform.python_version()} · "
+        f"{platform.machine()} · {os.cpu_count()} CPU(s){' · quick run' if config.quick else ''}",
+        "",
+    ]
+    for section in sections:
+        try:
+            report = await section.run(config)
+        except Exception:
+            report = SectionReport(f"{section.name}: failed")
+            report.note("The section raised an exception:\n\n```\n" + traceback.format_exc() + "```")
+        parts.append(report.markdown())
+    parts.append(f"_Total time: {time.perf_counter() - started:.1f} s._\n")
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (a smoke run)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the report")
+    parser.add_argument("--only", action="append", help="run only the named section(s)")
+    args = parser.parse_args(argv)
+    sections = [s for s in SECTIONS if not args.only or s.name in args.only]
+    text = asyncio.run(run_all(RunConfig(quick=args.quick), sections))
+    sys.stdout.write(text)
+    args.output.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
