@@ -160,6 +160,91 @@ def token(
     )
 
 
+@cli.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Deliver what is due now, then exit.")] = False,
+    concurrency: Annotated[int, typer.Option(help="Cases/persons delivered at once.", min=1)] = 32,
+    batch_size: Annotated[int, typer.Option(help="Cases/persons claimed per batch.", min=1)] = 200,
+    lease_seconds: Annotated[float | None, typer.Option(help="Claim lease; default from the journal timeout.")] = None,
+    poll_seconds: Annotated[float, typer.Option(help="Idle wait between polls.")] = 1.0,
+    metrics_port: Annotated[int | None, typer.Option(help="Serve the worker's Prometheus counters here.")] = None,
+) -> None:
+    """Deliver outbox events to the journal system (several workers may run on PostgreSQL)."""
+    settings = _settings()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
+    delivered = asyncio.run(_worker(settings, once, concurrency, batch_size, lease_seconds, poll_seconds))
+    if once:
+        typer.echo(f"{delivered} event(s) delivered")
+
+
+async def _worker(
+    settings: Settings, once: bool, concurrency: int, batch_size: int, lease_seconds: float | None, poll_seconds: float
+) -> int:
+    import signal
+
+    from app.core.db import Database
+    from app.journal.runtime import build_dispatcher, build_journal, journal_client
+
+    db = Database.connect(settings.database_url)
+    client = journal_client(settings, connections=min(concurrency, 16))
+    options: dict[str, float | int] = {
+        "concurrency": concurrency,
+        "batch_size": batch_size,
+        "poll_interval": poll_seconds,
+    }
+    if lease_seconds is not None:
+        options["lease_seconds"] = lease_seconds
+        options["event_timeout"] = min(3 * settings.journal_timeout_seconds + 1, lease_seconds / 2)
+    dispatcher = build_dispatcher(db, build_journal(settings, client), settings, **options)
+    try:
+        if once:
+            total = 0
+            while (delivered := await dispatcher.run_once()) or dispatcher.last_cycle.claimed:
+                total += delivered
+            return total
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)  # finish the batch in hand, then exit
+        await dispatcher.run_forever(stop)
+        return 0
+    finally:
+        await client.aclose()
+        await db.dispose()
+
+
+@cli.command("journal-sim")
+def journal_sim(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8090,
+    latency_ms: Annotated[float, typer.Option(help="Delay before every request.")] = 0.0,
+    failure_rate: Annotated[float, typer.Option(help="Share of requests answered 500/503 (0..1).")] = 0.0,
+    drop_rate: Annotated[float, typer.Option(help="Share of writes applied whose response is lost (0..1).")] = 0.0,
+    timeout_rate: Annotated[float, typer.Option(help="Share of writes that hang, then 504 (0..1).")] = 0.0,
+    timeout_seconds: Annotated[float, typer.Option(help="How long a hanging write hangs.")] = 30.0,
+    burst_every: Annotated[int, typer.Option(help="503 bursts: every N requests (0: none).")] = 0,
+    burst_length: Annotated[int, typer.Option(help="503 bursts: the last N of every burst-every.")] = 0,
+    retry_after: Annotated[int, typer.Option(help="Retry-After seconds on 503.")] = 1,
+    seed: Annotated[int, typer.Option(help="Seed of the fault dice.")] = 0,
+) -> None:
+    """Serve the journal-system simulator (state at GET /_sim/state, faults at /_sim/faults)."""
+    from app.journal.simulator import SimulatorFaults, run_simulator
+
+    try:
+        faults = SimulatorFaults(
+            latency_ms=latency_ms, failure_rate=failure_rate, drop_rate=drop_rate, timeout_rate=timeout_rate,
+            timeout_seconds=timeout_seconds, burst_every=burst_every, burst_length=burst_length,
+            retry_after_seconds=retry_after, seed=seed,
+        )
+    except ValueError as exc:
+        typer.echo(f"iub: {exc}", err=True)
+        raise typer.Exit(2) from None
+    run_simulator(host, port, faults)
+
+
 def main() -> None:
     try:
         cli()

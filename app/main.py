@@ -9,6 +9,9 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from app.cases.registry_router import audit_router, persons_router, registry_router
+from app.cases.router import router as cases_router
+from app.cases.router import units_router
 from app.catalog.router import router as catalog_router
 from app.catalog.store import CatalogStore
 from app.core import health, problems
@@ -18,6 +21,10 @@ from app.core.docs import install_docs
 from app.core.errors import install_problem_handlers
 from app.core.logging import RequestContextMiddleware, configure_logging
 from app.core.settings import Settings, get_settings
+from app.eligibility.router import router as eligibility_router
+from app.journal.router import metrics_router as outbox_metrics_router
+from app.journal.router import router as outbox_router
+from app.journal.runtime import start_outbox, stop_outbox
 
 DESCRIPTION = """
 **iub** — insatser utan individuell behovsprövning (IUB), socialtjänstlagen (2025:400) 11 kap. 5 §.
@@ -35,6 +42,33 @@ Errors are RFC 9457 problem documents (`application/problem+json`) whose `type` 
 
 TAGS = [
     {"name": "catalog", "description": "Nämndbeslut and the IUB interventions in force (insatser, villkor)."},
+    {
+        "name": "cases",
+        "description": "Ärenden (IFO Registrering IUB): documenting the carrying-out of IUB interventions "
+        "(SoL 14 kap. 3–5 §§) — journal notes, insatsplan, samtal/träffar, avslut — with identity protection "
+        "enforced before anything is stored. Visible only to the unit that carries the case out.",
+    },
+    {
+        "name": "persons",
+        "description": "Identified persons (SoL 14 kap. 3 §): one record shared by all their cases; "
+        "skyddade personuppgifter never expose an address.",
+    },
+    {
+        "name": "registry",
+        "description": "Förekomst: whether a person has or had identified IUB cases (never notes).",
+    },
+    {"name": "audit", "description": "Loggning av åtkomst (SoLPUL 10 §): every read and write of identified data."},
+    {"name": "units", "description": "The unit's process: three or all five steps (enhet/verksamhet)."},
+    {
+        "name": "eligibility",
+        "description": "Summarisk kontroll: the provider's summary check of facts against the conditions "
+        "(villkor), never an assessment of need, with the notices the provider must give.",
+    },
+    {
+        "name": "outbox",
+        "description": "Delivery of identified cases to the journal system: the outbox of events, "
+        "dead letters and retries. Prometheus metrics at `GET /metrics` (unauthenticated, counts only).",
+    },
     {"name": "health", "description": "Liveness and readiness."},
     {"name": "problems", "description": "The problem types errors refer to."},
 ]
@@ -52,9 +86,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         store: CatalogStore = app.state.catalog
         await store.reload(db)
         store.start_refresh(db, settings.catalog_refresh_seconds)
+        outbox = await start_outbox(db, settings)
         try:
             yield
         finally:
+            await stop_outbox(outbox)
             await store.stop()
             if owns_db:
                 await db.dispose()
@@ -80,7 +116,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     app.include_router(health.router)
     app.include_router(problems.router)
+    app.include_router(eligibility_router)  # first of the API: the hot path, routes match in order
     app.include_router(catalog_router)
+    app.include_router(cases_router)
+    app.include_router(persons_router)
+    app.include_router(registry_router)
+    app.include_router(audit_router)
+    app.include_router(units_router)
+    app.include_router(outbox_router)
+    app.include_router(outbox_metrics_router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

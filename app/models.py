@@ -1,8 +1,9 @@
 """Imports every table module, so that `Base.metadata` knows the whole schema (Alembic, tests)."""
 
+from app.cases import models as case_models
 from app.catalog import models as catalog_models
 from app.core.db import Base
 from app.journal import models as journal_models
 from app.kit import idempotency_models
 
-__all__ = ["Base", "catalog_models", "idempotency_models", "journal_models"]
+__all__ = ["Base", "case_models", "catalog_models", "idempotency_models", "journal_models"]

@@ -52,7 +52,7 @@ def _free_port() -> int:
 
 
 async def _pg_admin(sql: str) -> None:
-    import asyncpg
+    import asyncpg  # type: ignore[import-untyped]
 
     dsn = PG_SERVER.replace("postgresql+asyncpg://", "postgresql://") + "/postgres"
     connection = await asyncpg.connect(dsn, timeout=5)
@@ -146,7 +146,7 @@ def _case_rows(cases: int) -> list[dict[str, Any]]:
         person = PersonRecord(personnummer=PERSONNUMMER[i % len(PERSONNUMMER)], name=f"Testperson {i % 5}")
         registration = CaseRegistration(person, "bench-unit", "samtalsstod", "Samtalsstöd", 3, opened)
         built = [payload(events.case_registered, case_id, registration)]
-        built += [payload(events.journal_entry_added, case_id, e) for e in entries]
+        built += [payload(events.note_added, case_id, e) for e in entries]
         built.append(payload(events.case_closed, case_id, closing, entry=closing_entry))
         for kind, data in built:
             rows.append(

@@ -39,6 +39,12 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_events_aggregate_id_seq', ['aggregate_id', 'seq'], unique=False)
         batch_op.create_index('ix_outbox_events_status_next_attempt_at', ['status', 'next_attempt_at'], unique=False)
+        # Undelivered events only: the dispatcher's claim scans them in seq order.
+        batch_op.create_index(
+            'ix_outbox_events_open_seq', ['seq'], unique=False,
+            postgresql_where=sa.text("status IN ('pending', 'in_flight')"),
+            sqlite_where=sa.text("status IN ('pending', 'in_flight')"),
+        )
 
 
 
@@ -55,6 +61,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('journal_links')
     with op.batch_alter_table('outbox_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_events_open_seq')
         batch_op.drop_index('ix_outbox_events_status_next_attempt_at')
         batch_op.drop_index('ix_outbox_events_aggregate_id_seq')
 

@@ -240,12 +240,26 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, _on_unexpected)
 
 
+_STATUS_DESCRIPTIONS = {
+    400: "The request could not be read",
+    401: "No valid bearer token",
+    403: "The token lacks the required scope",
+    404: "Not found (or not visible to the calling unit)",
+    405: "Method not allowed",
+    409: "Conflicts with the current state",
+    415: "Unsupported media type",
+    422: "Not valid: failing fields, or a rule the request breaks",
+    503: "A dependency is unavailable",
+}
+
+
 def problem_openapi(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for the problems an operation can answer."""
+    """OpenAPI `responses` entries for the problems an operation can answer (types: `GET /problems`)."""
     schema = {"$ref": "#/components/schemas/Problem"}
-    out: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        kinds = [k for k in PROBLEM_TYPES.values() if k.status == status]
-        description = "; ".join(f"`{k.uri}` {k.title}" for k in kinds) or "Problem"
-        out[status] = {"description": description, "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}}}
-    return out
+    return {
+        status: {
+            "description": _STATUS_DESCRIPTIONS.get(status, "Problem") + " (RFC 9457 problem; types under /problems)",
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+        }
+        for status in statuses
+    }

@@ -3,6 +3,19 @@
 Services build an event from the port's dataclasses (`case_registered(...)` etc.) inside their
 transaction; the dispatcher turns the payload back into the same dataclasses and calls the
 port. One codec, so what is written is exactly what is delivered.
+
+Payloads (all keys besides the record are optional unless noted):
+
+- `case.registered`: `case_id`, `registration`; `person_id` and `guardian_person_id` (our
+  person ids) let the dispatcher store the journal system's person refs (`JournalLink`
+  "person"), which `person.updated` needs.
+- `case.note_added`, `case.session_recorded`: `case_id`, `entry` (both become a
+  journalanteckning); `note_id` / `session_id` and `number` say which of ours it was.
+- `case.plan_set`: `case_id`, `plan`.
+- `case.closed`: `case_id`, `closing`; `entry`, if present, is the closing journalanteckning
+  and is added before the case is closed (a closed case takes no entries).
+- `person.updated`: `person_id`, `update` (no personnummer: the journal system knows the
+  person by its own ref, kept in `JournalLink`).
 """
 
 from __future__ import annotations
@@ -31,7 +44,8 @@ from app.journal.port import (
 
 class EventKind(StrEnum):
     case_registered = "case.registered"
-    journal_entry_added = "case.journal_entry_added"
+    note_added = "case.note_added"  # a journal note
+    session_recorded = "case.session_recorded"  # a samtal/träff, documented as an entry
     plan_set = "case.plan_set"
     case_closed = "case.closed"
     person_updated = "person.updated"
@@ -58,43 +72,62 @@ def _person(data: dict[str, Any]) -> PersonRecord:
 # --- building events (services, inside their transaction) ---------------------------------
 
 
-def case_registered(session: AsyncSession, case_id: str, registration: CaseRegistration) -> str:
+ENTRY_KINDS = frozenset({EventKind.note_added, EventKind.session_recorded})
+
+
+def case_registered(
+    session: AsyncSession,
+    case_id: str,
+    registration: CaseRegistration,
+    *,
+    person_id: str | None = None,
+    guardian_person_id: str | None = None,
+) -> str:
+    payload: dict[str, Any] = {"case_id": case_id, "registration": _json(registration)}
+    if person_id is not None:
+        payload["person_id"] = person_id
+    if guardian_person_id is not None:
+        payload["guardian_person_id"] = guardian_person_id
     return enqueue(
         session,
         aggregate_type="case",
         aggregate_id=case_id,
         kind=EventKind.case_registered,
-        payload={"case_id": case_id, "registration": _json(registration)},
+        payload=payload,
     )
 
 
-def journal_entry_added(session: AsyncSession, case_id: str, entry: JournalEntry) -> str:
+def note_added(session: AsyncSession, case_id: str, entry: JournalEntry, *, note_id: str | None = None) -> str:
+    payload: dict[str, Any] = {"case_id": case_id, "entry": _json(entry)}
+    if note_id is not None:
+        payload["note_id"] = note_id
+    return enqueue(session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.note_added, payload=payload)
+
+
+def session_recorded(session: AsyncSession, case_id: str, entry: JournalEntry, *, session_id: str, number: int) -> str:
+    payload = {"case_id": case_id, "session_id": session_id, "number": number, "entry": _json(entry)}
     return enqueue(
-        session,
-        aggregate_type="case",
-        aggregate_id=case_id,
-        kind=EventKind.journal_entry_added,
-        payload={"case_id": case_id, "entry": _json(entry)},
+        session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.session_recorded, payload=payload
     )
 
 
-def plan_set(session: AsyncSession, case_id: str, plan: InterventionPlan) -> str:
-    return enqueue(
-        session,
-        aggregate_type="case",
-        aggregate_id=case_id,
-        kind=EventKind.plan_set,
-        payload={"case_id": case_id, "plan": _json(plan)},
-    )
+def plan_set(session: AsyncSession, case_id: str, plan: InterventionPlan, *, version: int | None = None) -> str:
+    payload: dict[str, Any] = {"case_id": case_id, "plan": _json(plan)}
+    if version is not None:
+        payload["version"] = version
+    return enqueue(session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.plan_set, payload=payload)
 
 
-def case_closed(session: AsyncSession, case_id: str, closing: CaseClosing) -> str:
+def case_closed(session: AsyncSession, case_id: str, closing: CaseClosing, *, entry: JournalEntry | None = None) -> str:
+    payload: dict[str, Any] = {"case_id": case_id, "closing": _json(closing)}
+    if entry is not None:
+        payload["entry"] = _json(entry)
     return enqueue(
         session,
         aggregate_type="case",
         aggregate_id=case_id,
         kind=EventKind.case_closed,
-        payload={"case_id": case_id, "closing": _json(closing)},
+        payload=payload,
     )
 
 
@@ -152,3 +185,13 @@ def read_closing(payload: dict[str, Any]) -> CaseClosing:
 
 def read_person_update(payload: dict[str, Any]) -> PersonContactUpdate:
     return PersonContactUpdate(**payload["update"])
+
+
+def read_closing_entry(payload: dict[str, Any]) -> JournalEntry | None:
+    """The closing journalanteckning sent with `case.closed`, if any."""
+    return read_entry(payload) if payload.get("entry") else None
+
+
+def read_person_ids(payload: dict[str, Any]) -> tuple[str | None, str | None]:
+    """Our ids of the registration's person and guardian (`case.registered`), when given."""
+    return payload.get("person_id"), payload.get("guardian_person_id")

@@ -11,10 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, func
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JsonDoc, Uuid
+
+# The dispatcher's claim scans undelivered events in `seq` order; this partial index holds
+# only those, so a claim never walks the (ever growing) delivered history.
+OPEN_EVENTS = text("status IN ('pending', 'in_flight')")
 
 
 class OutboxEvent(Base):
@@ -22,6 +26,7 @@ class OutboxEvent(Base):
     __table_args__ = (
         Index("ix_outbox_events_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_events_aggregate_id_seq", "aggregate_id", "seq"),
+        Index("ix_outbox_events_open_seq", "seq", postgresql_where=OPEN_EVENTS, sqlite_where=OPEN_EVENTS),
     )
 
     # Global insertion order; per-aggregate delivery order follows it.

@@ -1,0 +1,204 @@
+"""Case tables. Identity lives in `persons` only, and only identified cases reference it.
+
+The tables of case data (`cases`, `case_notes`, `case_plans`, `case_sessions`) have no
+identity column: an exempted case (SoL 14:4, 14:5) cannot hold a name or a personnummer
+because there is nowhere to put one. No hash of a personnummer is stored anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import Base, JsonDoc, Uuid
+from app.kit.clock import now
+
+
+class PersonRow(Base):
+    """An identified person, one record shared by all their cases (as in the journal system)."""
+
+    __tablename__ = "persons"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    personnummer: Mapped[str] = mapped_column(String(12), unique=True)  # 12 digits, canonical
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)  # never for protected persons
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    protected_identity: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+    def __repr__(self) -> str:  # never the values
+        return f"PersonRow(id={self.id!r})"
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        CheckConstraint(
+            "identity = 'identified' OR (person_id IS NULL AND guardian_person_id IS NULL)",
+            name="anonymous_has_no_person",
+        ),
+        CheckConstraint("identity = 'anonymous' OR person_id IS NOT NULL", name="identified_has_person"),
+        Index("ix_cases_committee_unit_created_at_id", "committee", "unit", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    committee: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(100))
+    # The catalog at the opening date, snapshotted: it governs the case for life.
+    intervention_id: Mapped[str] = mapped_column(String(100))
+    intervention_name: Mapped[str] = mapped_column(String(300))
+    decision_id: Mapped[str] = mapped_column(Uuid)
+    documentation_rule: Mapped[str] = mapped_column(String(40))
+    subject_rule: Mapped[str] = mapped_column(String(20))
+    max_sessions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    process_steps: Mapped[int] = mapped_column(Integer)
+
+    identity: Mapped[str] = mapped_column(String(20))  # identified | anonymous
+    registered_on: Mapped[str | None] = mapped_column(String(20), nullable=True)  # subject | child
+    person_id: Mapped[str | None] = mapped_column(ForeignKey("persons.id"), nullable=True, index=True)
+    guardian_person_id: Mapped[str | None] = mapped_column(ForeignKey("persons.id"), nullable=True, index=True)
+    participant_code: Mapped[str | None] = mapped_column(String(20), nullable=True, unique=True)
+
+    # De-identified data, documented under every rule (seeds 002/003).
+    participant_gender: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    participant_age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    participant_role: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    start_wellbeing: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    start_social_situation: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    end_wellbeing: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    end_social_situation: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    participant_satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    participant_view: Mapped[str | None] = mapped_column(Text, nullable=True)
+    informed_of_right_to_apply: Mapped[bool] = mapped_column(Boolean, default=False)
+    informed_of_documentation: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    status: Mapped[str] = mapped_column(String(20))
+    opened_on: Mapped[dt.date] = mapped_column(Date)
+    closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    closing_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    early_termination_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    session_count: Mapped[int] = mapped_column(Integer, default=0)
+    last_entry_on: Mapped[dt.date] = mapped_column(Date)
+    disposal_due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+    notes: Mapped[list[CaseNoteRow]] = relationship(
+        back_populates="case",
+        order_by="[CaseNoteRow.occurred_on, CaseNoteRow.created_at]",
+        lazy="raise",
+        cascade="all, delete-orphan",
+    )
+    sessions: Mapped[list[CaseSessionRow]] = relationship(
+        order_by="CaseSessionRow.number", lazy="raise", cascade="all, delete-orphan"
+    )
+    plan: Mapped[CasePlanRow | None] = relationship(lazy="raise", cascade="all, delete-orphan")
+
+
+class CaseNoteRow(Base):
+    """A journal note (journalanteckning): facts and significant events, dated."""
+
+    __tablename__ = "case_notes"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    text: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+    case: Mapped[CaseRow] = relationship(back_populates="notes", lazy="raise")
+
+
+class CasePlanRow(Base):
+    """The intervention plan (insatsplan, seed 004 bilaga 3); one per case, replaced when set again."""
+
+    __tablename__ = "case_plans"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    drawn_up_on: Mapped[dt.date] = mapped_column(Date)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    follow_up_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    time_frame: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description: Mapped[str] = mapped_column(Text)
+    responsible_contact: Mapped[str] = mapped_column(Text)
+    reason_for_seeking: Mapped[str | None] = mapped_column(Text, nullable=True)
+    goals: Mapped[str | None] = mapped_column(Text, nullable=True)
+    form: Mapped[str | None] = mapped_column(Text, nullable=True)
+    frequency: Mapped[str | None] = mapped_column(Text, nullable=True)
+    follow_up: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason_for_closing: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # 1. Personuppgifter: only for identified cases; name, personnummer and contact come from the person.
+    personal: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+class CaseSessionRow(Base):
+    """A session (samtal/träff) counted against the committee's cap."""
+
+    __tablename__ = "case_sessions"
+    __table_args__ = (UniqueConstraint("case_id", "number", name="uq_case_sessions_case_id_number"),)
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    held_on: Mapped[dt.date] = mapped_column(Date)
+    form: Mapped[str] = mapped_column(String(20))  # conversation | meeting | group_meeting
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class UnitProcessRow(Base):
+    """The unit's choice of three or all five process steps (seed 004)."""
+
+    __tablename__ = "unit_processes"
+
+    committee: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    process_steps: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+class AuditRecordRow(Base):
+    """Append-only: who read or wrote an identified case or person, and why (SoLPUL 10 §).
+
+    No foreign keys: the trail outlives what it names. Ids only, never a personnummer.
+    """
+
+    __tablename__ = "audit_records"
+    __table_args__ = (
+        Index("ix_audit_records_committee_unit_at_id", "committee", "unit", "at", "id"),
+        Index("ix_audit_records_case_id", "case_id"),
+        Index("ix_audit_records_person_id", "person_id"),
+    )
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    actor: Mapped[str] = mapped_column(String(200))  # the token's sub
+    committee: Mapped[str] = mapped_column(String(64))
+    unit: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    case_id: Mapped[str | None] = mapped_column(Uuid, nullable=True)
+    person_id: Mapped[str | None] = mapped_column(Uuid, nullable=True)
+    why_code: Mapped[str] = mapped_column(String(40))

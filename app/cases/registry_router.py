@@ -1,0 +1,128 @@
+"""HTTP for persons, the registry occurrence question (förekomst) and the audit trail."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+
+from app.cases.audit import AuditRepository, AuditTrail, Purpose
+from app.cases.cursor import decode_cursor, encode_cursor
+from app.cases.persons import PersonRegistry
+from app.cases.policy import CaseStatus
+from app.cases.schemas import (
+    AuditPageDoc,
+    AuditRecordDoc,
+    OccurrenceCaseDoc,
+    OccurrenceDoc,
+    OccurrenceQueryIn,
+    PersonDoc,
+    PersonPatchIn,
+)
+from app.core.auth import Caller, require
+from app.core.db import SessionDep
+from app.core.errors import problem_openapi
+
+persons_router = APIRouter(prefix="/v1/persons", tags=["persons"])
+registry_router = APIRouter(prefix="/v1/registry", tags=["registry"])
+audit_router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+PurposeHeader = Annotated[
+    Purpose | None, Header(alias="X-Purpose", description="Why the data is accessed (recorded in the audit trail).")
+]
+PersonId = Annotated[str, Path(max_length=36, description="The person id (never a personnummer).")]
+
+
+ReadCaller = Annotated[Caller, Depends(require("cases:read"))]
+WriteCaller = Annotated[Caller, Depends(require("cases:write"))]
+RegistryCaller = Annotated[Caller, Depends(require("registry:read"))]
+
+
+def _person_reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = None) -> PersonRegistry:
+    return PersonRegistry(session, caller, AuditTrail(session, caller, purpose))
+
+
+def _person_writer(session: SessionDep, caller: WriteCaller, purpose: PurposeHeader = None) -> PersonRegistry:
+    return PersonRegistry(session, caller, AuditTrail(session, caller, purpose))
+
+
+def _registry_reader(session: SessionDep, caller: RegistryCaller, purpose: PurposeHeader = None) -> PersonRegistry:
+    return PersonRegistry(session, caller, AuditTrail(session, caller, purpose))
+
+
+PersonReader = Annotated[PersonRegistry, Depends(_person_reader)]
+PersonWriter = Annotated[PersonRegistry, Depends(_person_writer)]
+RegistryReader = Annotated[PersonRegistry, Depends(_registry_reader)]
+
+
+@persons_router.get("/{person_id}", response_model=PersonDoc, responses=problem_openapi(401, 403, 404, 422))
+async def get_person(person_id: PersonId, registry: PersonReader) -> PersonDoc:
+    """A person registered in one of the calling unit's identified cases (audited).
+
+    A protected person's address is never returned (it is not stored).
+    """
+    return PersonDoc.of(await registry.get(person_id))
+
+
+@persons_router.patch("/{person_id}", response_model=PersonDoc, responses=problem_openapi(401, 403, 404, 422))
+async def patch_person(person_id: PersonId, body: PersonPatchIn, registry: PersonWriter) -> PersonDoc:
+    """Change contact data once, for every case of the person (as in the journal system).
+
+    Setting `protected_identity` deletes any stored address; an address sent for a protected
+    person is not stored (`redactions` says so).
+    """
+    person, redactions = await registry.patch(person_id, body)
+    return PersonDoc.of(person, redactions)
+
+
+@registry_router.post("/occurrences", response_model=OccurrenceDoc, responses=problem_openapi(401, 403, 422))
+async def registry_occurrence(body: OccurrenceQueryIn, registry: RegistryReader) -> OccurrenceDoc:
+    """Förekomst: whether the person has or had identified IUB cases in any unit of the committee.
+
+    Intervention, unit, dates and status only — never notes. Exempted cases (SoL 14 kap. 4–5 §§)
+    hold no identity and can never be found. The personnummer travels in the body, never the URL.
+    """
+    person, cases = await registry.occurrences(body.personnummer)
+    items = [
+        OccurrenceCaseDoc(
+            case_id=c.id,
+            intervention_id=c.intervention_id,
+            intervention_name=c.intervention_name,
+            unit=c.unit,
+            role="registered" if person is not None and c.person_id == person.id else "guardian",
+            opened_on=c.opened_on,
+            closed_on=c.closed_on,
+            status=CaseStatus(c.status),
+        )
+        for c in cases
+    ]
+    return OccurrenceDoc(found=bool(items), cases=items)
+
+
+@audit_router.get("", response_model=AuditPageDoc, responses=problem_openapi(401, 403, 422))
+async def list_audit(
+    session: SessionDep,
+    caller: Annotated[Caller, Depends(require("audit:read"))],
+    case_id: Annotated[str | None, Query(max_length=36)] = None,
+    person_id: Annotated[str | None, Query(max_length=36)] = None,
+    since: Annotated[dt.datetime | None, Query(description="Only records at or after this moment.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> AuditPageDoc:
+    """The audit trail of the caller's unit, newest first. A token whose `unit` is the committee itself
+    sees every unit of the committee."""
+    rows = await AuditRepository(session).page(
+        caller, case_id=case_id, person_id=person_id, since=since, after=decode_cursor(cursor), limit=limit + 1
+    )
+    more, rows = len(rows) > limit, rows[:limit]
+    return AuditPageDoc(
+        items=[
+            AuditRecordDoc(
+                id=r.id, at=r.at, actor=r.actor, committee=r.committee, unit=r.unit, action=r.action,
+                case_id=r.case_id, person_id=r.person_id, why_code=r.why_code,
+            )
+            for r in rows
+        ],
+        next_cursor=encode_cursor(rows[-1].at, rows[-1].id) if more and rows else None,
+    )

@@ -1,0 +1,207 @@
+"""HTTP for cases (ärenden, type "IFO Registrering IUB") and the unit's process steps."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+
+from app.cases.audit import AuditTrail, Purpose
+from app.cases.cursor import decode_cursor, encode_cursor
+from app.cases.models import CaseRow
+from app.cases.policy import CaseStatus, Identity
+from app.cases.schemas import (
+    CaseDetailDoc,
+    CaseDoc,
+    CaseOpenIn,
+    CasePageDoc,
+    CloseIn,
+    JournalView,
+    NoteAddIn,
+    NoteDoc,
+    NoteResultDoc,
+    PlanDoc,
+    PlanIn,
+    PlanResultDoc,
+    SessionDoc,
+    SessionIn,
+    SessionResultDoc,
+    UnitProcessDoc,
+    UnitProcessIn,
+)
+from app.cases.service import CaseService, Written
+from app.catalog.store import CatalogDep
+from app.core.auth import Caller, require
+from app.core.db import SessionDep
+from app.core.errors import problem_openapi
+from app.journal.links import journal_status
+from app.kit.idempotency import IdempotencyDep, IdempotentRoute
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=IdempotentRoute)
+units_router = APIRouter(prefix="/v1/units", tags=["units"])
+
+ReadCaller = Annotated[Caller, Depends(require("cases:read"))]
+WriteCaller = Annotated[Caller, Depends(require("cases:write"))]
+PurposeHeader = Annotated[
+    Purpose | None,
+    Header(
+        alias="X-Purpose",
+        description="Why the case is accessed (recorded in the audit trail); default `carrying_out`.",
+    ),
+]
+CaseId = Annotated[str, Path(max_length=36, description="The case id.")]
+
+
+def _reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = None) -> CaseService:
+    return CaseService(session, caller, AuditTrail(session, caller, purpose))
+
+
+def _writer(session: SessionDep, caller: WriteCaller, purpose: PurposeHeader = None) -> CaseService:
+    return CaseService(session, caller, AuditTrail(session, caller, purpose))
+
+
+Reader = Annotated[CaseService, Depends(_reader)]
+Writer = Annotated[CaseService, Depends(_writer)]
+
+
+async def _journal(service: CaseService, *cases: CaseRow) -> dict[str, JournalView]:
+    """Delivery state and reference of the identified cases among `cases`, in one query."""
+    identified = [c.id for c in cases if c.identity == Identity.identified]
+    return await journal_status(service.session, "case", identified) if identified else {}
+
+
+async def _fields(service: CaseService, written: Written) -> dict[str, object]:
+    journal = await _journal(service, written.case)
+    return CaseDoc.fields_of(written.case, written.redactions, journal.get(written.case.id))
+
+
+async def _detail(service: CaseService, written: Written) -> CaseDetailDoc:
+    fields = await _fields(service, written)
+    return CaseDetailDoc.model_validate(
+        {**fields, "notes": [NoteDoc.of(n) for n in written.notes], "plan": None, "sessions": []}
+    )
+
+
+@router.post(
+    "",
+    response_model=CaseDetailDoc,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_openapi(401, 403, 409, 422),
+)
+async def open_case(
+    body: CaseOpenIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep, response: Response
+) -> CaseDetailDoc:
+    """Open a case for one IUB intervention in the caller's unit (SoL 14 kap. 3–5 §§).
+
+    The intervention's documentation rule on the opening date is snapshotted and governs the case
+    for life. `standard` (14:3) registers the person — for a parent-targeted intervention on the
+    child's personnummer, with the parent as guardian. `identity_exempt` (14:5) and
+    `counselling_exempt` (14:4) remove every identity-revealing value **before** anything is
+    written: structured fields are dropped, free text is scrubbed, and the case gets a random
+    `participant_code`. `redactions` lists what was removed (never the values).
+    """
+    written = await service.open(body, catalog)
+    response.headers["Location"] = f"/v1/cases/{written.case.id}"
+    return await _detail(service, written)
+
+
+@router.get("", response_model=CasePageDoc, responses=problem_openapi(401, 403, 422))
+async def list_cases(
+    service: Reader,
+    status_: Annotated[CaseStatus | None, Query(alias="status")] = None,
+    intervention_id: Annotated[str | None, Query(max_length=100)] = None,
+    participant_code: Annotated[str | None, Query(max_length=20)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> CasePageDoc:
+    """The calling unit's cases, open and closed, newest first. Other units' cases are never listed."""
+    rows, more = await service.page(
+        status=None if status_ is None else status_.value,
+        intervention_id=intervention_id,
+        participant_code=participant_code,
+        after=decode_cursor(cursor),
+        limit=limit,
+    )
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
+    journal = await _journal(service, *rows)
+    return CasePageDoc(items=[CaseDoc.of(r, journal=journal.get(r.id)) for r in rows], next_cursor=next_cursor)
+
+
+@router.get("/{case_id}", response_model=CaseDetailDoc, responses=problem_openapi(401, 403, 404, 422))
+async def get_case(case_id: CaseId, service: Reader) -> CaseDetailDoc:
+    """One case with its notes, plan and sessions. Another unit's case is 404, exactly like a missing one."""
+    case = await service.get(case_id)
+    journal = await _journal(service, case)
+    fields = CaseDoc.fields_of(case, [], journal.get(case.id))
+    return CaseDetailDoc.model_validate(
+        {
+            **fields,
+            "notes": [NoteDoc.of(n) for n in case.notes],
+            "plan": None if case.plan is None else PlanDoc.of(case.plan),
+            "sessions": [SessionDoc.of(s) for s in case.sessions],
+        }
+    )
+
+
+@router.post(
+    "/{case_id}/notes",
+    response_model=NoteResultDoc,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_openapi(401, 403, 404, 409, 422),
+)
+async def add_note(case_id: CaseId, body: NoteAddIn, service: Writer, _idempotency: IdempotencyDep) -> NoteResultDoc:
+    """A journal note (journalanteckning), redacted by the case's rule like the opening."""
+    written = await service.add_note(case_id, body)
+    return NoteResultDoc.model_validate({**(await _fields(service, written)), "note": NoteDoc.of(written.notes[0])})
+
+
+@router.put("/{case_id}/plan", response_model=PlanResultDoc, responses=problem_openapi(401, 403, 404, 409, 422))
+async def set_plan(case_id: CaseId, body: PlanIn, service: Writer) -> PlanResultDoc:
+    """The intervention plan (insatsplan, seed 004 bilaga 3), replacing any earlier version.
+
+    The personal section (1. Personuppgifter) is kept for identified cases only.
+    """
+    written = await service.set_plan(case_id, body)
+    assert written.plan is not None
+    return PlanResultDoc.model_validate({**(await _fields(service, written)), "plan": PlanDoc.of(written.plan)})
+
+
+@router.post(
+    "/{case_id}/sessions",
+    response_model=SessionResultDoc,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_openapi(401, 403, 404, 409, 422),
+)
+async def record_session(
+    case_id: CaseId, body: SessionIn, service: Writer, _idempotency: IdempotencyDep
+) -> SessionResultDoc:
+    """A session (samtal/träff). Past the committee's cap: 409 `session-cap-reached` — further support
+    needs a needs-assessed intervention (behovsprövad insats)."""
+    written = await service.record_session(case_id, body)
+    assert written.session is not None
+    return SessionResultDoc.model_validate(
+        {**(await _fields(service, written)), "session": SessionDoc.of(written.session)}
+    )
+
+
+@router.post("/{case_id}/close", response_model=CaseDoc, responses=problem_openapi(401, 403, 404, 409, 422))
+async def close_case(case_id: CaseId, body: CloseIn, service: Writer, _idempotency: IdempotencyDep) -> CaseDoc:
+    """Close the case (avslut): reason, early-termination reason, end assessment, the participant's view.
+
+    Identified cases get `disposal_due_on`, five years after the last entry (SoL 16 kap. 1 §).
+    """
+    written = await service.close(case_id, body)
+    return CaseDoc.model_validate(await _fields(service, written))
+
+
+@units_router.get("/me/process", response_model=UnitProcessDoc, responses=problem_openapi(401, 403))
+async def get_process(service: Reader, caller: ReadCaller) -> UnitProcessDoc:
+    """The calling unit's process: three steps or all five (seed 004); default three."""
+    return UnitProcessDoc(unit=caller.unit, process_steps=await service.process_steps())
+
+
+@units_router.put("/me/process", response_model=UnitProcessDoc, responses=problem_openapi(401, 403, 422))
+async def set_process(body: UnitProcessIn, service: Writer, caller: WriteCaller) -> UnitProcessDoc:
+    """Choose three or five process steps for cases opened from now on (open cases keep theirs)."""
+    await service.set_process_steps(body.process_steps)
+    return UnitProcessDoc(unit=caller.unit, process_steps=body.process_steps)

@@ -1,0 +1,502 @@
+"""The cases' JSON. Identity fields are `repr=False`: a stray log of a request shows none of them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, PersonRow
+from app.cases.policy import CaseStatus, Identity, JournalSync, RegisteredOn, age_band, journal_sync_for
+from app.cases.protection import PersonIdentity
+from app.cases.redaction import Redaction
+from app.catalog.domain import DocumentationRule, Role, SubjectRule
+from app.journal.links import SyncState
+from app.journal.port import ClosingReason, EntryKind
+
+# The journal system's view of a case: delivery state and its reference.
+JournalView = tuple[SyncState, str | None]
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+TEXT_MAX = 20_000
+SHORT_TEXT_MAX = 2_000
+
+
+class Gender(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    not_stated = "not_stated"
+
+
+class SocialSituation(StrEnum):
+    """De-identified social situation categories (seeds 002/003), never free text."""
+
+    stable_housing = "stable_housing"
+    insecure_housing = "insecure_housing"
+    homeless = "homeless"
+    working = "working"
+    studying = "studying"
+    unemployed = "unemployed"
+    sick_leave = "sick_leave"
+    retired = "retired"
+    financial_difficulties = "financial_difficulties"
+    supportive_network = "supportive_network"
+    socially_isolated = "socially_isolated"
+    other = "other"
+
+
+class SessionForm(StrEnum):
+    conversation = "conversation"  # samtal
+    meeting = "meeting"  # träff
+    group_meeting = "group_meeting"
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- in ------------------------------------------------------------------------------------
+
+
+class IdentityIn(_In):
+    """Who the person is. Stored only under the standard rule (SoL 14 kap. 3 §); under an exemption
+    (14 kap. 4–5 §§) used only to remove these values from the request's free text, then dropped."""
+
+    personnummer: str | None = Field(
+        None, max_length=20, repr=False, description="Personnummer or samordningsnummer, any usual format."
+    )
+    name: str | None = Field(None, max_length=200, repr=False)
+    address: str | None = Field(None, max_length=300, repr=False, description="Never stored for protected persons.")
+    phone: str | None = Field(None, max_length=40, repr=False)
+    email: str | None = Field(None, max_length=254, repr=False)
+    protected_identity: bool = Field(
+        False, description="Skyddade personuppgifter (sekretessmarkering, skyddad folkbokföring)."
+    )
+
+    def to_domain(self) -> PersonIdentity:
+        return PersonIdentity(
+            personnummer=self.personnummer,
+            name=self.name,
+            address=self.address,
+            phone=self.phone,
+            email=self.email,
+            protected_identity=self.protected_identity,
+        )
+
+
+KnownIdentityField: Any = Field(
+    default_factory=list,
+    max_length=5,
+    description="Identity values the caller knows, given only so that they are removed from this request's "
+    "free text in an exempted case; never stored. Ignored for identified cases.",
+)
+
+
+class ParticipantIn(_In):
+    """De-identified data about the one who takes part: documented under every rule."""
+
+    gender: Gender | None = None
+    age: int | None = Field(None, ge=0, le=130)
+    birth_year: int | None = Field(
+        None, ge=1890, le=2100, description="Used only to compute the age on the opening date; never stored."
+    )
+    role: Role | None = None
+
+
+class AssessmentIn(_In):
+    wellbeing: int | None = Field(None, ge=1, le=5, description="Skattat mående, 1 (mycket dåligt) – 5 (mycket bra).")
+    social_situation: list[SocialSituation] = Field(default_factory=list, max_length=12)
+
+
+class NoteIn(_In):
+    kind: EntryKind
+    occurred_on: dt.date
+    text: str = Field(min_length=1, max_length=TEXT_MAX)
+
+
+class CaseOpenIn(_In):
+    intervention_id: str = Field(pattern=SLUG, max_length=100)
+    opened_on: dt.date | None = Field(None, description="Default: today (Swedish time).")
+    subject: IdentityIn | None = Field(
+        None, description="The person who takes part (for a parent-targeted intervention: the parent)."
+    )
+    child: IdentityIn | None = Field(
+        None, description="Parent-targeted interventions: the child the case is registered on."
+    )
+    participant: ParticipantIn = Field(default_factory=ParticipantIn)
+    start_assessment: AssessmentIn = Field(default_factory=AssessmentIn)
+    informed_of_right_to_apply: bool = Field(
+        False, description="Informationsskyldighet: told of the right to apply for needs-assessed interventions."
+    )
+    informed_of_documentation: bool = Field(False, description="Told that documentation is kept.")
+    notes: list[NoteIn] = Field(default_factory=list, max_length=50)
+
+
+class NoteAddIn(NoteIn):
+    known_identity: list[IdentityIn] = KnownIdentityField
+
+
+class PlanPersonalIn(_In):
+    next_of_kin: str | None = Field(None, max_length=SHORT_TEXT_MAX, repr=False, description="Närstående.")
+
+
+class PlanIn(_In):
+    """Insatsplan, seed 004 bilaga 3. Name, personnummer and contact come from the person, not from here."""
+
+    drawn_up_on: dt.date | None = Field(None, description="When the plan was made; default today.")
+    starts_on: dt.date
+    follow_up_on: dt.date | None = None
+    time_frame: str | None = Field(None, max_length=SHORT_TEXT_MAX)
+    description: str = Field(min_length=1, max_length=SHORT_TEXT_MAX, description="Benämning/beskrivning av insats.")
+    responsible_contact: str = Field(min_length=1, max_length=SHORT_TEXT_MAX, description="Ansvarig utförare.")
+    reason_for_seeking: str | None = Field(None, max_length=TEXT_MAX)
+    goals: str | None = Field(None, max_length=TEXT_MAX)
+    form: str | None = Field(None, max_length=TEXT_MAX)
+    frequency: str | None = Field(None, max_length=SHORT_TEXT_MAX)
+    follow_up: str | None = Field(None, max_length=TEXT_MAX)
+    reason_for_closing: str | None = Field(None, max_length=TEXT_MAX)
+    personal: PlanPersonalIn | None = Field(None, description="1. Personuppgifter: identified cases only.")
+    known_identity: list[IdentityIn] = KnownIdentityField
+
+
+class SessionIn(_In):
+    held_on: dt.date
+    form: SessionForm = SessionForm.conversation
+
+
+class ParticipantViewIn(_In):
+    satisfaction: int | None = Field(None, ge=1, le=5, description="How the participant perceived it, 1–5.")
+    comment: str | None = Field(None, max_length=TEXT_MAX)
+
+
+class CloseIn(_In):
+    closed_on: dt.date
+    reason: ClosingReason
+    early_termination_reason: str | None = Field(
+        None, max_length=TEXT_MAX, description="Orsak till avbrott i förtid: exactly when reason is ended_early."
+    )
+    end_assessment: AssessmentIn = Field(default_factory=AssessmentIn)
+    participant_view: ParticipantViewIn = Field(default_factory=ParticipantViewIn)
+    known_identity: list[IdentityIn] = KnownIdentityField
+
+    @model_validator(mode="after")
+    def _early_reason_with_early_end(self) -> CloseIn:
+        if (self.reason is ClosingReason.ended_early) != bool((self.early_termination_reason or "").strip()):
+            raise ValueError("early_termination_reason is required when, and only when, reason is ended_early")
+        return self
+
+
+class UnitProcessIn(_In):
+    process_steps: Literal[3, 5]
+
+
+# --- out -----------------------------------------------------------------------------------
+
+
+class RedactionDoc(BaseModel):
+    path: str = Field(description="The field path or note index, e.g. `subject.name`, `notes[0].text`.")
+    kind: str = Field(description="The kind of value removed: personnummer, name, address, phone, email ...")
+    rule: str = Field(description="What removed it: `SoL 14:5`, `SoL 14:4` or `protected_identity`.")
+
+    @classmethod
+    def of(cls, r: Redaction) -> RedactionDoc:
+        return cls(path=r.path, kind=r.kind, rule=r.rule)
+
+
+class ParticipantDoc(BaseModel):
+    gender: Gender | None
+    age: int | None
+    age_band: str | None
+    role: Role | None
+
+
+class AssessmentDoc(BaseModel):
+    wellbeing: int | None
+    social_situation: list[SocialSituation]
+
+
+class ParticipantViewDoc(BaseModel):
+    satisfaction: int | None
+    comment: str | None
+
+
+class ClosingDoc(BaseModel):
+    closed_on: dt.date
+    reason: ClosingReason
+    early_termination_reason: str | None
+    end_assessment: AssessmentDoc
+    participant_view: ParticipantViewDoc
+
+
+class CaseDoc(BaseModel):
+    """An ärende (type "IFO Registrering IUB"). Identity is never here: identified cases name `person_id`."""
+
+    id: str
+    intervention_id: str
+    intervention_name: str
+    decision_id: str
+    documentation_rule: DocumentationRule
+    subject_rule: SubjectRule
+    identity: Identity
+    registered_on: RegisteredOn | None
+    person_id: str | None
+    guardian_person_id: str | None
+    participant_code: str | None = Field(description="Links an anonymous case's entries; never derived from identity.")
+    participant: ParticipantDoc
+    start_assessment: AssessmentDoc
+    informed_of_right_to_apply: bool
+    informed_of_documentation: bool
+    status: CaseStatus
+    process_steps: Literal[3, 5]
+    max_sessions: int | None
+    session_count: int
+    opened_on: dt.date
+    closing: ClosingDoc | None
+    last_entry_on: dt.date
+    disposal_due_on: dt.date | None = Field(
+        description="Gallringsdatum: five years after the last entry (SoL 16 kap. 1 §); null for exempted cases."
+    )
+    journal_sync: JournalSync = Field(
+        description="Delivery to the journal system: `pending`, `delivered`, `failed`; `not_applicable` for an "
+        "exempted case, which never leaves the service."
+    )
+    journal_case_ref: str | None = Field(description="The journal system's reference, once the case has arrived.")
+    redactions: list[RedactionDoc] = Field(description="What this request removed; never the values.")
+
+    @classmethod
+    def fields_of(
+        cls, row: CaseRow, redactions: list[Redaction], journal: JournalView | None = None
+    ) -> dict[str, object]:
+        closing = None
+        if row.closed_on is not None and row.closing_reason is not None:
+            closing = ClosingDoc(
+                closed_on=row.closed_on,
+                reason=ClosingReason(row.closing_reason),
+                early_termination_reason=row.early_termination_reason,
+                end_assessment=AssessmentDoc(
+                    wellbeing=row.end_wellbeing, social_situation=[SocialSituation(s) for s in row.end_social_situation]
+                ),
+                participant_view=ParticipantViewDoc(
+                    satisfaction=row.participant_satisfaction, comment=row.participant_view
+                ),
+            )
+        return {
+            "id": row.id,
+            "intervention_id": row.intervention_id,
+            "intervention_name": row.intervention_name,
+            "decision_id": row.decision_id,
+            "documentation_rule": DocumentationRule(row.documentation_rule),
+            "subject_rule": SubjectRule(row.subject_rule),
+            "identity": Identity(row.identity),
+            "registered_on": RegisteredOn(row.registered_on) if row.registered_on else None,
+            "person_id": row.person_id,
+            "guardian_person_id": row.guardian_person_id,
+            "participant_code": row.participant_code,
+            "participant": ParticipantDoc(
+                gender=Gender(row.participant_gender) if row.participant_gender else None,
+                age=row.participant_age,
+                age_band=age_band(row.participant_age),
+                role=Role(row.participant_role) if row.participant_role else None,
+            ),
+            "start_assessment": AssessmentDoc(
+                wellbeing=row.start_wellbeing, social_situation=[SocialSituation(s) for s in row.start_social_situation]
+            ),
+            "informed_of_right_to_apply": row.informed_of_right_to_apply,
+            "informed_of_documentation": row.informed_of_documentation,
+            "status": CaseStatus(row.status),
+            "process_steps": row.process_steps,
+            "max_sessions": row.max_sessions,
+            "session_count": row.session_count,
+            "opened_on": row.opened_on,
+            "closing": closing,
+            "last_entry_on": row.last_entry_on,
+            "disposal_due_on": row.disposal_due_on,
+            "journal_sync": journal_sync_for(Identity(row.identity)) if journal is None else JournalSync(journal[0]),
+            "journal_case_ref": None if journal is None else journal[1],
+            "redactions": [RedactionDoc.of(r) for r in redactions],
+        }
+
+    @classmethod
+    def of(cls, row: CaseRow, redactions: list[Redaction] | None = None, journal: JournalView | None = None) -> CaseDoc:
+        return cls.model_validate(cls.fields_of(row, redactions or [], journal))
+
+
+class NoteDoc(BaseModel):
+    id: str
+    kind: EntryKind
+    occurred_on: dt.date
+    text: str
+
+    @classmethod
+    def of(cls, row: CaseNoteRow) -> NoteDoc:
+        return cls(id=row.id, kind=EntryKind(row.kind), occurred_on=row.occurred_on, text=row.text)
+
+
+class SessionDoc(BaseModel):
+    id: str
+    number: int
+    held_on: dt.date
+    form: SessionForm
+
+    @classmethod
+    def of(cls, row: CaseSessionRow) -> SessionDoc:
+        return cls(id=row.id, number=row.number, held_on=row.held_on, form=SessionForm(row.form))
+
+
+class PlanPersonalDoc(BaseModel):
+    next_of_kin: str | None
+
+
+class PlanDoc(BaseModel):
+    drawn_up_on: dt.date
+    starts_on: dt.date
+    follow_up_on: dt.date | None
+    time_frame: str | None
+    description: str
+    responsible_contact: str
+    reason_for_seeking: str | None
+    goals: str | None
+    form: str | None
+    frequency: str | None
+    follow_up: str | None
+    reason_for_closing: str | None
+    personal: PlanPersonalDoc | None
+    version: int
+
+    @classmethod
+    def of(cls, row: CasePlanRow) -> PlanDoc:
+        personal = PlanPersonalDoc(next_of_kin=row.personal.get("next_of_kin")) if row.personal else None
+        return cls(
+            drawn_up_on=row.drawn_up_on,
+            starts_on=row.starts_on,
+            follow_up_on=row.follow_up_on,
+            time_frame=row.time_frame,
+            description=row.description,
+            responsible_contact=row.responsible_contact,
+            reason_for_seeking=row.reason_for_seeking,
+            goals=row.goals,
+            form=row.form,
+            frequency=row.frequency,
+            follow_up=row.follow_up,
+            reason_for_closing=row.reason_for_closing,
+            personal=personal,
+            version=row.version,
+        )
+
+
+class CaseDetailDoc(CaseDoc):
+    notes: list[NoteDoc]
+    plan: PlanDoc | None
+    sessions: list[SessionDoc]
+
+
+class NoteResultDoc(CaseDoc):
+    note: NoteDoc
+
+
+class PlanResultDoc(CaseDoc):
+    plan: PlanDoc
+
+
+class SessionResultDoc(CaseDoc):
+    session: SessionDoc
+
+
+class CasePageDoc(BaseModel):
+    items: list[CaseDoc]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class UnitProcessDoc(BaseModel):
+    unit: str
+    process_steps: Literal[3, 5]
+
+
+# --- persons ---------------------------------------------------------------------------------
+
+
+class PersonPatchIn(_In):
+    """Contact data as it changes; it applies to every case of the person (as in the journal system)."""
+
+    name: str | None = Field(None, min_length=1, max_length=200, repr=False)
+    address: str | None = Field(None, max_length=300, repr=False)
+    phone: str | None = Field(None, max_length=40, repr=False)
+    email: str | None = Field(None, max_length=254, repr=False)
+    protected_identity: bool | None = Field(None, description="Setting it deletes any stored address.")
+
+    @model_validator(mode="after")
+    def _name_not_cleared(self) -> PersonPatchIn:
+        if "name" in self.model_fields_set and self.name is None:
+            raise ValueError("name cannot be cleared")
+        if "protected_identity" in self.model_fields_set and self.protected_identity is None:
+            raise ValueError("protected_identity is true or false")
+        return self
+
+
+class PersonDoc(BaseModel):
+    id: str
+    personnummer: str = Field(description="12 digits.")
+    name: str
+    address: str | None = Field(description="Never for a protected person (it is not stored).")
+    phone: str | None
+    email: str | None
+    protected_identity: bool
+    redactions: list[RedactionDoc]
+
+    @classmethod
+    def of(cls, row: PersonRow, redactions: list[Redaction] | None = None) -> PersonDoc:
+        return cls(
+            id=row.id,
+            personnummer=row.personnummer,
+            name=row.name,
+            address=None if row.protected_identity else row.address,
+            phone=row.phone,
+            email=row.email,
+            protected_identity=row.protected_identity,
+            redactions=[RedactionDoc.of(r) for r in redactions or []],
+        )
+
+
+# --- registry and audit ------------------------------------------------------------------------
+
+
+class OccurrenceQueryIn(_In):
+    personnummer: str = Field(max_length=20, repr=False, description="Personnummer or samordningsnummer.")
+
+
+class OccurrenceCaseDoc(BaseModel):
+    case_id: str
+    intervention_id: str
+    intervention_name: str
+    unit: str
+    role: Literal["registered", "guardian"] = Field(
+        description="`registered`: the case is registered on the person; `guardian`: they took part as a parent."
+    )
+    opened_on: dt.date
+    closed_on: dt.date | None
+    status: CaseStatus
+
+
+class OccurrenceDoc(BaseModel):
+    found: bool
+    cases: list[OccurrenceCaseDoc]
+
+
+class AuditRecordDoc(BaseModel):
+    id: str
+    at: dt.datetime
+    actor: str
+    committee: str
+    unit: str
+    action: str
+    case_id: str | None
+    person_id: str | None
+    why_code: str
+
+
+class AuditPageDoc(BaseModel):
+    items: list[AuditRecordDoc]
+    next_cursor: str | None

@@ -1,0 +1,160 @@
+"""Outbox administration (`outbox:admin`) and the Prometheus endpoint.
+
+- `GET /v1/outbox?status=&limit=&cursor=`: events oldest first, without payloads (a payload
+  holds identity values; an admin needs the state, not the data).
+- `POST /v1/outbox/{event_id}/retry`: a dead or pending event becomes due now with its attempts
+  reset (the way to unblock an aggregate behind a dead head). In flight: 409, delivered: 409.
+- `GET /metrics`: Prometheus text. Unauthenticated, like `/health`, and left out of the
+  OpenAPI document: scrapers rarely carry bearer tokens, and the content is counts and ages
+  only — no label carries an identity value or an id (`app.journal.metrics`). Restrict it at
+  the ingress if the counts themselves are sensitive.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import uuid
+from typing import Annotated, Literal, cast
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel, Field
+from sqlalchemy import select, update
+
+from app.core.auth import Caller, require
+from app.core.db import SessionDep
+from app.core.errors import NOT_FOUND, VALIDATION, ProblemError, problem_openapi, problem_type
+from app.journal.metrics import exposition, outbox_gauges
+from app.journal.models import JournalLink, OutboxEvent
+from app.kit.clock import now
+
+NOT_RETRYABLE = problem_type(
+    "outbox-event-not-retryable",
+    409,
+    "The event cannot be retried now",
+    "Only dead or pending outbox events can be retried; an event in flight is being delivered, "
+    "a delivered one has arrived.",
+)
+
+router = APIRouter(prefix="/v1/outbox", tags=["outbox"])
+metrics_router = APIRouter(tags=["outbox"])
+
+Status = Literal["pending", "in_flight", "delivered", "dead"]
+Admin = Annotated[Caller, Depends(require("outbox:admin"))]
+
+
+class OutboxEventDoc(BaseModel):
+    """An outbox event without its payload."""
+
+    id: str = Field(description="The event id, also the Idempotency-Key sent to the journal system.")
+    aggregate_type: str = Field(description="`case` or `person`.")
+    aggregate_id: str
+    kind: str = Field(description="e.g. `case.registered`, `case.closed`, `person.updated`.")
+    status: Status
+    attempts: int
+    next_attempt_at: dt.datetime
+    last_error: str | None = Field(description="Error class, HTTP status and problem type; never data.")
+    created_at: dt.datetime
+    delivered_at: dt.datetime | None
+
+
+class OutboxPage(BaseModel):
+    items: list[OutboxEventDoc]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+def _doc(row: OutboxEvent) -> OutboxEventDoc:
+    return OutboxEventDoc(
+        id=row.id,
+        aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id,
+        kind=row.kind,
+        status=cast(Status, row.status),
+        attempts=row.attempts,
+        next_attempt_at=_utc(row.next_attempt_at),
+        last_error=row.last_error,
+        created_at=_utc(row.created_at),
+        delivered_at=_utc(row.delivered_at) if row.delivered_at else None,
+    )
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(f"o{seq}".encode()).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not raw.startswith("o"):
+            raise ValueError(cursor)
+        return int(raw[1:])
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise ProblemError(
+            VALIDATION,
+            "1 field(s) failed validation: query.cursor.",
+            errors=[
+                {"field": "query.cursor", "code": "invalid_cursor", "message": "not a cursor this service handed out"}
+            ],
+        ) from None
+
+
+@router.get("", response_model=OutboxPage, responses=problem_openapi(401, 403, 422))
+async def list_events(
+    session: SessionDep,
+    _: Admin,
+    status: Annotated[Status | None, Query(description="Only events with this status.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(description="From a previous page's `next_cursor`.")] = None,
+) -> OutboxPage:
+    """Outbox events, oldest first, without payloads."""
+    query = select(OutboxEvent).order_by(OutboxEvent.seq).limit(limit + 1)
+    if status is not None:
+        query = query.where(OutboxEvent.status == status)
+    if cursor is not None:
+        query = query.where(OutboxEvent.seq > _decode_cursor(cursor))
+    rows = list((await session.scalars(query)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return OutboxPage(items=[_doc(r) for r in rows], next_cursor=_encode_cursor(rows[-1].seq) if more else None)
+
+
+@router.post("/{event_id}/retry", response_model=OutboxEventDoc, responses=problem_openapi(401, 403, 404, 409))
+async def retry_event(event_id: str, session: SessionDep, _: Admin) -> OutboxEventDoc:
+    """Make a dead or pending event due now, attempts reset (unblocks its case or person)."""
+    try:
+        uuid.UUID(event_id)
+    except ValueError:
+        raise ProblemError(NOT_FOUND, "No such outbox event.") from None
+    row = await session.scalar(select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update())
+    if row is None:
+        raise ProblemError(NOT_FOUND, "No such outbox event.")
+    if row.status not in ("dead", "pending"):
+        raise ProblemError(NOT_RETRYABLE, f"The event is {row.status.replace('_', ' ')}.", status_now=row.status)
+    row.status = "pending"
+    row.attempts = 0
+    row.next_attempt_at = now()
+    await session.execute(
+        update(JournalLink)
+        .where(
+            JournalLink.aggregate_type == row.aggregate_type,
+            JournalLink.aggregate_id == row.aggregate_id,
+            JournalLink.sync_state == "failed",
+        )
+        .values(sync_state="pending")
+    )
+    await session.flush()
+    return _doc(row)
+
+
+@metrics_router.get("/metrics", include_in_schema=False)
+async def metrics(session: SessionDep) -> Response:
+    """Prometheus text format: outbox backlog, oldest pending age, dead letters, delivery counters."""
+    body = exposition(await outbox_gauges(session, now()))
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
