@@ -81,9 +81,7 @@ def catalog_load(
         Path | None, typer.Argument(help="A catalog YAML file (format: app/catalog/demo/README.md).")
     ] = None,
     demo: Annotated[bool, typer.Option("--demo", help="Load the bundled demo catalog.")] = False,
-    if_empty: Annotated[
-        bool, typer.Option("--if-empty", help="Only when no decision is stored yet.")
-    ] = False,
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only when no decision is stored yet.")] = False,
 ) -> None:
     """Load committees and decisions; loading the same decisions twice changes nothing."""
     from app.catalog.loader import CatalogFormatError, demo_catalog_path, load_catalog_text
@@ -155,9 +153,7 @@ def token(
     if not settings.uses_dev_tokens:
         typer.echo("iub: dev tokens are not issued with IUB_ENV=prod", err=True)
         raise typer.Exit(2)
-    typer.echo(
-        issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl)
-    )
+    typer.echo(issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl))
 
 
 @cli.command()
@@ -235,9 +231,15 @@ def journal_sim(
 
     try:
         faults = SimulatorFaults(
-            latency_ms=latency_ms, failure_rate=failure_rate, drop_rate=drop_rate, timeout_rate=timeout_rate,
-            timeout_seconds=timeout_seconds, burst_every=burst_every, burst_length=burst_length,
-            retry_after_seconds=retry_after, seed=seed,
+            latency_ms=latency_ms,
+            failure_rate=failure_rate,
+            drop_rate=drop_rate,
+            timeout_rate=timeout_rate,
+            timeout_seconds=timeout_seconds,
+            burst_every=burst_every,
+            burst_length=burst_length,
+            retry_after_seconds=retry_after,
+            seed=seed,
         )
     except ValueError as exc:
         typer.echo(f"iub: {exc}", err=True)

@@ -47,9 +47,7 @@ def run_migrations(url: str) -> None:
 async def _pg_admin(sql: str) -> None:
     import asyncpg
 
-    connection = await asyncpg.connect(
-        host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5
-    )
+    connection = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres", timeout=5)
     try:
         await connection.execute(sql)
     finally:
@@ -176,9 +174,7 @@ def token(settings: Settings) -> TokenFactory:
         committee: str = "sn-sydvast",
         ttl: int = 3600,
     ) -> str:
-        return issue_dev_token(
-            settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl
-        )
+        return issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl)
 
     return make
 

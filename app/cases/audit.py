@@ -97,9 +97,7 @@ class AuditRepository:
         limit: int,
     ) -> list[AuditRecordRow]:
         """Newest first; `after` is the (at, id) of the last row of the previous page."""
-        query: Select[AuditRecordRow] = select(AuditRecordRow).where(
-            AuditRecordRow.committee == caller.committee
-        )
+        query: Select[AuditRecordRow] = select(AuditRecordRow).where(AuditRecordRow.committee == caller.committee)
         if not committee_wide(caller):
             query = query.where(AuditRecordRow.unit == caller.unit)
         if case_id is not None:
@@ -110,9 +108,6 @@ class AuditRepository:
             query = query.where(AuditRecordRow.at >= as_utc(since))
         if after is not None:
             at, last_id = after
-            query = query.where(
-                or_(AuditRecordRow.at < at, (AuditRecordRow.at == at) & (AuditRecordRow.id < last_id))
-            )
+            query = query.where(or_(AuditRecordRow.at < at, (AuditRecordRow.at == at) & (AuditRecordRow.id < last_id)))
         query = query.order_by(AuditRecordRow.at.desc(), AuditRecordRow.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
-

@@ -5,21 +5,29 @@ from __future__ import annotations
 from app.core.errors import VALIDATION, ProblemError, problem_type
 
 INTERVENTION_NOT_OFFERED = problem_type(
-    "intervention-not-offered", 422, "The committee does not offer this intervention",
+    "intervention-not-offered",
+    422,
+    "The committee does not offer this intervention",
     "The caller's committee offers no IUB intervention with this id on the opening date "
     "(see `GET /v1/catalog/interventions?on=`).",
 )
 CASE_CLOSED = problem_type(
-    "case-closed", 409, "The case is closed",
+    "case-closed",
+    409,
+    "The case is closed",
     "A closed case (avslutat ärende) takes no notes, plan, sessions or second closing.",
 )
 ILLEGAL_TRANSITION = problem_type(
-    "illegal-transition", 409, "The entry does not fit the case's process step",
+    "illegal-transition",
+    409,
+    "The entry does not fit the case's process step",
     "The unit's process (three or five steps) does not allow this entry at the case's current status, "
     "e.g. a follow-up (uppföljning) before the carrying-out started.",
 )
 SESSION_CAP_REACHED = problem_type(
-    "session-cap-reached", 409, "The committee's session cap is reached",
+    "session-cap-reached",
+    409,
+    "The committee's session cap is reached",
     "The committee's decision caps the sessions (samtal/träffar) of this intervention. Further support "
     "needs a needs-assessed intervention (behovsprövad insats): the person can apply to the social services.",
 )

@@ -119,8 +119,15 @@ async def list_audit(
     return AuditPageDoc(
         items=[
             AuditRecordDoc(
-                id=r.id, at=r.at, actor=r.actor, committee=r.committee, unit=r.unit, action=r.action,
-                case_id=r.case_id, person_id=r.person_id, why_code=r.why_code,
+                id=r.id,
+                at=r.at,
+                actor=r.actor,
+                committee=r.committee,
+                unit=r.unit,
+                action=r.action,
+                case_id=r.case_id,
+                person_id=r.person_id,
+                why_code=r.why_code,
             )
             for r in rows
         ],

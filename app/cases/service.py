@@ -97,12 +97,21 @@ class CaseService:
         return case
 
     async def page(
-        self, *, status: str | None, intervention_id: str | None, participant_code: str | None,
-        after: tuple[dt.datetime, str] | None, limit: int,
+        self,
+        *,
+        status: str | None,
+        intervention_id: str | None,
+        participant_code: str | None,
+        after: tuple[dt.datetime, str] | None,
+        limit: int,
     ) -> tuple[list[CaseRow], bool]:
         rows = await self.cases.page(
-            self.caller, status=status, intervention_id=intervention_id, participant_code=participant_code,
-            after=after, limit=limit + 1,
+            self.caller,
+            status=status,
+            intervention_id=intervention_id,
+            participant_code=participant_code,
+            after=after,
+            limit=limit + 1,
         )
         for case in rows[:limit]:
             self._audit(Action.case_read, case)
@@ -227,8 +236,15 @@ class CaseService:
             **{
                 name: scrubber.text(getattr(body, name), name)
                 for name in (
-                    "time_frame", "description", "responsible_contact", "reason_for_seeking", "goals",
-                    "form", "frequency", "follow_up", "reason_for_closing",
+                    "time_frame",
+                    "description",
+                    "responsible_contact",
+                    "reason_for_seeking",
+                    "goals",
+                    "form",
+                    "frequency",
+                    "follow_up",
+                    "reason_for_closing",
                 )
             },
         }
@@ -262,7 +278,11 @@ class CaseService:
                 max_sessions=case.max_sessions,
             ) from None
         row = CaseSessionRow(
-            id=new_id(), case_id=case.id, number=number, held_on=body.held_on, form=body.form.value,
+            id=new_id(),
+            case_id=case.id,
+            number=number,
+            held_on=body.held_on,
+            form=body.form.value,
             recorded_by=self.caller.sub,
         )
         self.cases.add(row)
@@ -325,7 +345,8 @@ class CaseService:
             raise ProblemError(CASE_CLOSED, "The case is closed; it takes no further entries.") from None
         except IllegalTransition as exc:
             raise ProblemError(
-                ILLEGAL_TRANSITION, f"Not allowed in a {case.process_steps}-step process: {exc}.",
+                ILLEGAL_TRANSITION,
+                f"Not allowed in a {case.process_steps}-step process: {exc}.",
                 status_now=case.status,
             ) from None
 
@@ -360,4 +381,3 @@ def _participant_age(
         except InvalidIdentityNumber:
             return None
     return None
-

@@ -78,9 +78,7 @@ def parse_catalog(data: Mapping[str, Any]) -> tuple[list[Committee], list[Decisi
     root.check_keys(required={"committees", "decisions"}, optional={"version", "interventions"})
     version = root.opt_int("version")
     if version is not None and version != FORMAT_VERSION:
-        raise CatalogFormatError(
-            f"unsupported format version {version}; expected {FORMAT_VERSION}", "version"
-        )
+        raise CatalogFormatError(f"unsupported format version {version}; expected {FORMAT_VERSION}", "version")
 
     committees: list[Committee] = []
     seen_committees: set[str] = set()
@@ -135,9 +133,7 @@ def _decision(item: Any, path: str, shared: dict[str, Intervention]) -> Decision
         for item_path, entry in _items(raw, ivs_path, what=f"a list or '{ALL_INTERVENTIONS}'"):
             if isinstance(entry, str):
                 if entry not in shared:
-                    raise CatalogFormatError(
-                        f"{entry!r} is not in the top-level interventions list", item_path
-                    )
+                    raise CatalogFormatError(f"{entry!r} is not in the top-level interventions list", item_path)
                 interventions.append(shared[entry])
             else:
                 interventions.append(_intervention(entry, item_path))
@@ -276,9 +272,7 @@ class _Obj:
     def at(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
-    def check_keys(
-        self, required: AbstractSet[str] = frozenset(), optional: AbstractSet[str] = frozenset()
-    ) -> None:
+    def check_keys(self, required: AbstractSet[str] = frozenset(), optional: AbstractSet[str] = frozenset()) -> None:
         for key in self.data:
             if key not in required and key not in optional:
                 known = ", ".join(sorted(required | optional))

@@ -69,8 +69,7 @@ async def list_interventions(
     return [
         OfferedInterventionDoc.of(o)
         for o in sorted(offered.values(), key=lambda o: o.id)
-        if (category is None or o.intervention.category == category)
-        and (area is None or o.intervention.area == area)
+        if (category is None or o.intervention.category == category) and (area is None or o.intervention.area == area)
     ]
 
 

@@ -298,9 +298,7 @@ def _structure_decision(decision: Decision, committee_exists: bool) -> Iterator[
     if not committee_exists:
         yield v("unknown_committee", "committee", "The decision names a committee that does not exist.")
     if not decision.reference.strip():
-        yield v(
-            "empty_reference", "reference", "The decision needs its reference, e.g. the paragraph '§ 123'."
-        )
+        yield v("empty_reference", "reference", "The decision needs its reference, e.g. the paragraph '§ 123'.")
     # A decision cannot take effect before it is made: retroactive offering would make
     # participation lawful after the fact. Seed 001 was decided in June, in force from 1 July.
     if decision.effective_from < decision.decided_on:
@@ -330,9 +328,7 @@ def _structure_decision(decision: Decision, committee_exists: bool) -> Iterator[
             slug,
         )
     for slug in _duplicates(decision.withdrawn):
-        yield v(
-            "duplicate_withdrawn", "withdrawn", "The same intervention id is withdrawn more than once.", slug
-        )
+        yield v("duplicate_withdrawn", "withdrawn", "The same intervention id is withdrawn more than once.", slug)
     for slug in dict.fromkeys(decision.withdrawn):
         if not SLUG_RE.fullmatch(slug):
             yield v("invalid_slug", "withdrawn", "A withdrawn intervention id is not a valid slug.", slug)

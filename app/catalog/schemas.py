@@ -42,13 +42,9 @@ class ConditionsDoc(BaseModel):
     school_years: list[int] = Field(
         default_factory=list, description="School years (årskurs) allowed, 0 = förskoleklass; empty: any."
     )
-    no_accompanying_children: bool = Field(
-        False, description="Only without accompanying children (medföljande barn)."
-    )
+    no_accompanying_children: bool = Field(False, description="Only without accompanying children (medföljande barn).")
     residence_in_committee: bool = Field(False, description="Only residents of the committee's district.")
-    max_sessions: int | None = Field(
-        None, ge=1, description="Session cap (samtal/träffar) without a needs assessment."
-    )
+    max_sessions: int | None = Field(None, ge=1, description="Session cap (samtal/träffar) without a needs assessment.")
     ages_15_17_considered: bool = Field(
         False,
         description="SoL 21 kap. 2 §: the committee considered the intervention appropriate for ages 15–17.",
@@ -89,9 +85,7 @@ class InterventionDoc(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(
-        pattern=SLUG, max_length=100, description="Stable slug, unique within a committee's catalog."
-    )
+    id: str = Field(pattern=SLUG, max_length=100, description="Stable slug, unique within a committee's catalog.")
     name: str = Field(min_length=1, max_length=300, description="Swedish name (benämning).")
     description: str = Field("", max_length=4000)
     area: Area = Field(description="Verksamhetsområde.")
@@ -100,9 +94,7 @@ class InterventionDoc(BaseModel):
     kind: Kind = Field(Kind.other, description="What SoL 11 kap. 5 § looks at; excluded kinds are refused.")
     target_group: str = Field("", max_length=2000, description="Målgrupp, as the committee wrote it.")
     conditions: ConditionsDoc = Field(default_factory=ConditionsDoc)
-    delivered_in_home: bool = Field(
-        False, description="Delivered in the person's home (cannot be identity-exempt)."
-    )
+    delivered_in_home: bool = Field(False, description="Delivered in the person's home (cannot be identity-exempt).")
     subject_rule: SubjectRule = Field(
         SubjectRule.recipient,
         description="`child`: parent-targeted, the case is registered on the child's personnummer (seed 004).",

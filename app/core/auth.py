@@ -108,9 +108,7 @@ class TokenVerifier:
         unit, committee = claims.get("unit"), claims.get("committee")
         scope = claims.get("scope", "")
         if not isinstance(unit, str) or not isinstance(committee, str) or not isinstance(scope, str):
-            raise _unauthenticated(
-                "The token lacks the `unit`, `committee` or `scope` claim.", "invalid_token"
-            )
+            raise _unauthenticated("The token lacks the `unit`, `committee` or `scope` claim.", "invalid_token")
         return Caller(
             sub=str(claims["sub"]),
             unit=unit,

@@ -76,13 +76,9 @@ NOT_FOUND = problem_type(
     "Not found",
     "The resource does not exist, or is not visible to the calling unit.",
 )
-METHOD_NOT_ALLOWED = problem_type(
-    "method-not-allowed", 405, "Method not allowed", "The method is not allowed."
-)
+METHOD_NOT_ALLOWED = problem_type("method-not-allowed", 405, "Method not allowed", "The method is not allowed.")
 CONFLICT = problem_type("conflict", 409, "Conflict", "The request conflicts with the current state.")
-UNSUPPORTED_MEDIA = problem_type(
-    "unsupported-media-type", 415, "Unsupported media type", "Send `application/json`."
-)
+UNSUPPORTED_MEDIA = problem_type("unsupported-media-type", 415, "Unsupported media type", "Send `application/json`.")
 INTERNAL = problem_type(
     "internal-error",
     500,
@@ -114,9 +110,7 @@ class ProblemError(Exception):
         self.extensions = extensions
 
 
-def problem_body(
-    kind: ProblemType, detail: str, status: int | None = None, **extensions: Any
-) -> dict[str, Any]:
+def problem_body(kind: ProblemType, detail: str, status: int | None = None, **extensions: Any) -> dict[str, Any]:
     body: dict[str, Any] = {
         "type": kind.uri,
         "title": kind.title,

@@ -59,9 +59,7 @@ def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
         mask_identity_processor,  # last before rendering: covers exception text too
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer()
-        if fmt is LogFormat.json
-        else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer() if fmt is LogFormat.json else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[*shared, renderer],

@@ -65,9 +65,7 @@ class Settings(BaseSettings):
             return self
         problems = []
         if "auth_dev_secret" in self.model_fields_set:
-            problems.append(
-                "IUB_AUTH_DEV_SECRET is a development setting: unset it (prod verifies via the JWKS)"
-            )
+            problems.append("IUB_AUTH_DEV_SECRET is a development setting: unset it (prod verifies via the JWKS)")
         if not self.auth_jwks_url:
             problems.append("IUB_AUTH_JWKS_URL is not set: there is no source of keys to verify tokens")
         if self.auth_issuer == "iub-dev":

@@ -254,10 +254,7 @@ class SimStore:
             {**p.view(), "personnummer": p.personnummer, "address_withheld": p.protected_identity}
             for p in self.persons.values()
         ]
-        cases = [
-            {**c.view(), "entries": c.entries, "plan": c.plan, "history": c.history}
-            for c in self.cases.values()
-        ]
+        cases = [{**c.view(), "entries": c.entries, "plan": c.plan, "history": c.history} for c in self.cases.values()]
         return {"persons": persons, "cases": cases}
 
     # Lookups ---------------------------------------------------------------------

@@ -146,8 +146,7 @@ class Simulator:
             return _problem(_validation_problem(exc))
         # Canonical form, so a re-serialised but equal body still counts as the same request.
         fingerprint = hashlib.sha256(
-            f"{request.method} {request.scope['path']}\n".encode()
-            + body.model_dump_json(exclude_unset=True).encode()
+            f"{request.method} {request.scope['path']}\n".encode() + body.model_dump_json(exclude_unset=True).encode()
         ).digest()
 
         stored = self._keys.get(key)

@@ -94,17 +94,23 @@ IN_PROGRESS = "in_progress"
 DONE = "done"
 
 KEY_INVALID = problem_type(
-    "idempotency-key-invalid", 400, "The Idempotency-Key header is malformed",
+    "idempotency-key-invalid",
+    400,
+    "The Idempotency-Key header is malformed",
     f"An `{HEADER}` is 1–{MAX_KEY_LENGTH} visible ASCII characters (a UUID is a good choice), "
     "optionally as a quoted string. The key is never echoed.",
 )
 KEY_IN_PROGRESS = problem_type(
-    "idempotency-key-in-progress", 409, "A request with this Idempotency-Key is still running",
+    "idempotency-key-in-progress",
+    409,
+    "A request with this Idempotency-Key is still running",
     f"The first request with this `{HEADER}` has not finished. Retry after the `Retry-After` "
     "seconds: you then get its response.",
 )
 KEY_REUSED = problem_type(
-    "idempotency-key-reused", 422, "The Idempotency-Key was used for a different request",
+    "idempotency-key-reused",
+    422,
+    "The Idempotency-Key was used for a different request",
     f"This `{HEADER}` was already used by this caller with another method, path or body. "
     "Use a new key for a new request.",
 )
@@ -191,8 +197,7 @@ def request_fingerprint(secret: str, method: str, path: str, query: str | bytes,
         query = query.decode("latin-1")
     canonical_query = urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
     mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
-    for part in (method.upper().encode(), path.encode("utf-8"), canonical_query.encode("utf-8"),
-                 canonical_body(body)):
+    for part in (method.upper().encode(), path.encode("utf-8"), canonical_query.encode("utf-8"), canonical_body(body)):
         mac.update(len(part).to_bytes(8, "big"))
         mac.update(part)
     return mac.hexdigest()
@@ -286,7 +291,13 @@ def _replay_response(record: IdempotencyRecord) -> Response:
 
 
 async def claim_key(
-    db: Database, caller: str, key: str, fingerprint: str, *, now: dt.datetime, ttl: dt.timedelta,
+    db: Database,
+    caller: str,
+    key: str,
+    fingerprint: str,
+    *,
+    now: dt.datetime,
+    ttl: dt.timedelta,
     lease: dt.timedelta = LEASE,
 ) -> IdempotencyClaim:
     """Claim `key` for `caller` in a short transaction of its own, committed on return.
@@ -299,8 +310,14 @@ async def claim_key(
         for _attempt in range(3):
             inserted = await session.execute(
                 insert(IdempotencyRecord)
-                .values(caller=caller, key=key, fingerprint=fingerprint, state=IN_PROGRESS,
-                        created_at=now, expires_at=now + ttl)
+                .values(
+                    caller=caller,
+                    key=key,
+                    fingerprint=fingerprint,
+                    state=IN_PROGRESS,
+                    created_at=now,
+                    expires_at=now + ttl,
+                )
                 .on_conflict_do_nothing(index_elements=["caller", "key"])
             )
             if _rowcount(inserted) == 1:
@@ -321,8 +338,15 @@ async def claim_key(
                         ),
                     ),
                 )
-                .values(fingerprint=fingerprint, state=IN_PROGRESS, response_status=None, response_body=None,
-                        response_headers=None, created_at=now, expires_at=now + ttl)
+                .values(
+                    fingerprint=fingerprint,
+                    state=IN_PROGRESS,
+                    response_status=None,
+                    response_body=None,
+                    response_headers=None,
+                    created_at=now,
+                    expires_at=now + ttl,
+                )
                 .execution_options(synchronize_session=False)
             )
             if _rowcount(taken) == 1:
@@ -366,8 +390,11 @@ async def _claim(
         Header(
             alias=HEADER,
             description=HEADER_DESCRIPTION,
-            json_schema_extra={"minLength": 1, "maxLength": MAX_KEY_LENGTH,
-                               "examples": ["6f1c2a0e-2b1d-4c9e-9a57-3d2f0c1b7e44"]},
+            json_schema_extra={
+                "minLength": 1,
+                "maxLength": MAX_KEY_LENGTH,
+                "examples": ["6f1c2a0e-2b1d-4c9e-9a57-3d2f0c1b7e44"],
+            },
         ),
     ] = None,
 ) -> AsyncIterator[IdempotencyClaim | None]:
@@ -380,25 +407,25 @@ async def _claim(
         yield None
         return
     if not request.scope.get(_ROUTE_FLAG):
-        raise RuntimeError(
-            "IdempotencyDep needs the route class: APIRouter(..., route_class=IdempotentRoute)"
-        )
+        raise RuntimeError("IdempotencyDep needs the route class: APIRouter(..., route_class=IdempotentRoute)")
     caller = getattr(request.state, "caller", None)
     if caller is None:
         raise RuntimeError("declare IdempotencyDep after the authenticated caller parameter")
     key = parse_key(idempotency_key)
     if key is None:
-        raise ProblemError(
-            KEY_INVALID, f"An {HEADER} must be 1–{MAX_KEY_LENGTH} visible ASCII characters."
-        )
+        raise ProblemError(KEY_INVALID, f"An {HEADER} must be 1–{MAX_KEY_LENGTH} visible ASCII characters.")
     settings: Settings = request.app.state.settings
     db: Database = request.app.state.db
     secret = settings.idempotency_secret.get_secret_value()
     query: bytes = request.scope.get("query_string", b"")
     fingerprint = request_fingerprint(secret, request.method, request.scope["path"], query, await request.body())
     claim = await claim_key(
-        db, caller_scope(caller.unit, caller.sub), key, fingerprint,
-        now=clock.now(), ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
+        db,
+        caller_scope(caller.unit, caller.sub),
+        key,
+        fingerprint,
+        now=clock.now(),
+        ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),
     )
     try:
         yield claim

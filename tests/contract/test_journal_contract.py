@@ -180,9 +180,7 @@ async def test_adapter_lifecycle_validates_and_keeps_identity_out_of_urls(rig: R
     # One event id may drive several methods: the adapter derives a key per operation.
     person_ref = await rig.journal.upsert_person(key, CHILD)
     case_ref = await rig.journal.register_case(key, REGISTRATION, person_ref)
-    await rig.journal.update_person(
-        new_key(), person_ref, PersonContactUpdate("Alva Testsson", phone="+46 31 1")
-    )
+    await rig.journal.update_person(new_key(), person_ref, PersonContactUpdate("Alva Testsson", phone="+46 31 1"))
     entry_ref = await rig.journal.add_journal_entry(new_key(), case_ref, ENTRY)
     await rig.journal.put_plan(new_key(), case_ref, PLAN)
     await rig.journal.close_case(new_key(), case_ref, CLOSING)
@@ -212,9 +210,7 @@ async def test_adapter_lifecycle_validates_and_keeps_identity_out_of_urls(rig: R
 
 async def test_harness_catches_a_request_that_breaks_the_contract() -> None:
     r = Rig()
-    await r.write(
-        "POST", "/persons", {"personnummer": CHILD.personnummer, "name": "A", "shoe": 42}, new_key()
-    )
+    await r.write("POST", "/persons", {"personnummer": CHILD.personnummer, "name": "A", "shoe": 42}, new_key())
     [exchange] = r.transport.exchanges
     assert exchange.status == 422 and any("shoe" in e for e in exchange.request_errors)
     await r.client.aclose()
@@ -520,18 +516,14 @@ def _mock(status: int, body: Any = None, headers: dict[str, str] | None = None) 
 @pytest.mark.parametrize("status", [408, 425, 429, 500, 502, 503, 504])
 async def test_transient_statuses(status: int) -> None:
     with pytest.raises(JournalTransientError) as caught:
-        await _mock(status, {"type": "about:blank", "title": "x", "status": status}).upsert_person(
-            new_key(), ADULT
-        )
+        await _mock(status, {"type": "about:blank", "title": "x", "status": status}).upsert_person(new_key(), ADULT)
     assert caught.value.status == status
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 410, 413, 422])
 async def test_permanent_statuses(status: int) -> None:
     with pytest.raises(JournalPermanentError) as caught:
-        await _mock(status, {"type": "about:blank", "title": "x", "status": status}).upsert_person(
-            new_key(), ADULT
-        )
+        await _mock(status, {"type": "about:blank", "title": "x", "status": status}).upsert_person(new_key(), ADULT)
     assert caught.value.status == status
 
 
@@ -593,9 +585,7 @@ async def test_error_messages_never_carry_a_personnummer() -> None:
 async def test_retry_after_seconds_or_http_date(value: str | None, seconds: float | None) -> None:
     headers = {"Retry-After": value} if value else {}
     with pytest.raises(JournalTransientError) as caught:
-        await _mock(503, {"type": "about:blank", "title": "x", "status": 503}, headers).upsert_person(
-            new_key(), ADULT
-        )
+        await _mock(503, {"type": "about:blank", "title": "x", "status": 503}, headers).upsert_person(new_key(), ADULT)
     assert caught.value.retry_after == seconds
 
 

@@ -74,7 +74,9 @@ def assert_not_echoed(response, *values: str) -> None:
 
 async def test_sol_14_3_standard_case_registers_the_person_and_queues_the_journal_event(client, auth, db):
     case = await opened(
-        client, auth, "skyddat-boende-vuxna",
+        client,
+        auth,
+        "skyddat-boende-vuxna",
         subject=identity(ADULT, phone=PHONE, email=EMAIL, address="Provgatan 3, 414 51 Göteborg"),
         participant={"gender": "female", "role": "adult"},
         start_assessment={"wellbeing": 2, "social_situation": ["insecure_housing"]},
@@ -102,21 +104,30 @@ async def test_sol_14_3_standard_case_registers_the_person_and_queues_the_journa
     assert registered["case_id"] == case["id"]
     assert registered["person_id"] == case["person_id"]
     assert registered["registration"]["person"] == {
-        "personnummer": ADULT, "name": "Sigrid Provsson", "address": "Provgatan 3, 414 51 Göteborg",
-        "phone": PHONE, "email": EMAIL, "protected_identity": False,
+        "personnummer": ADULT,
+        "name": "Sigrid Provsson",
+        "address": "Provgatan 3, 414 51 Göteborg",
+        "phone": PHONE,
+        "email": EMAIL,
+        "protected_identity": False,
     }
     assert registered["registration"]["guardian"] is None
     assert registered["registration"]["unit"] == "unit-a"
     assert registered["registration"]["process_steps"] == 3
     assert registered["registration"]["opened_on"] == "2026-09-01"
     assert registered["registration"]["documentation_basis"] == "standard"
-    assert events[1].payload["entry"] == {"kind": "planning", "occurred_on": "2026-09-02",
-                                          "text": "Sigrid Provsson vill ha stöd."}
+    assert events[1].payload["entry"] == {
+        "kind": "planning",
+        "occurred_on": "2026-09-02",
+        "text": "Sigrid Provsson vill ha stöd.",
+    }
 
 
 async def test_parent_targeted_standard_case_is_registered_on_the_childs_personnummer(client, auth, db):
     case = await opened(
-        client, auth, "familjebehandling",
+        client,
+        auth,
+        "familjebehandling",
         subject=identity(PARENT, "Petra Provsson"),
         child=identity(CHILD, "Pelle Provsson"),
         participant={"role": "parent"},
@@ -164,7 +175,9 @@ async def test_standard_case_without_a_valid_personnummer_is_422_without_echo(cl
 
 async def test_protected_identity_address_is_never_stored_returned_or_sent(client, auth, db):
     case = await opened(
-        client, auth, "skyddat-boende-vuxna",
+        client,
+        auth,
+        "skyddat-boende-vuxna",
         subject=identity(ADULT, address="Hemliga vägen 9", protected_identity=True),
     )
     assert case["redactions"] == [{"path": "subject.address", "kind": "address", "rule": "protected_identity"}]
@@ -202,11 +215,18 @@ async def test_intervention_not_yet_in_force_on_the_opening_date_is_422(client, 
 
 async def test_sol_14_5_identity_values_never_persisted(client, auth, db):
     case = await opened(
-        client, auth, "krisstod",
+        client,
+        auth,
+        "krisstod",
         subject=identity(ADULT, phone=PHONE, email=EMAIL, address="Provgatan 3"),
         participant={"gender": "male", "birth_year": 1990},
-        notes=[{"kind": "execution", "occurred_on": "2026-09-01",
-                "text": f"Sigrid ringde från {PHONE}, bor på Provgatan 3, pnr {ADULT[2:8]}-{ADULT[8:]}."}],
+        notes=[
+            {
+                "kind": "execution",
+                "occurred_on": "2026-09-01",
+                "text": f"Sigrid ringde från {PHONE}, bor på Provgatan 3, pnr {ADULT[2:8]}-{ADULT[8:]}.",
+            }
+        ],
     )
     assert case["identity"] == "anonymous"
     assert case["person_id"] is None and case["registered_on"] is None
@@ -215,9 +235,15 @@ async def test_sol_14_5_identity_values_never_persisted(client, auth, db):
     assert case["disposal_due_on"] is None
     assert case["participant"] == {"gender": "male", "age": 36, "age_band": "30-49", "role": None}
     assert {(r["path"], r["kind"]) for r in case["redactions"]} == {
-        ("subject.personnummer", "personnummer"), ("subject.name", "name"), ("subject.phone", "phone"),
-        ("subject.email", "email"), ("subject.address", "address"), ("participant.birth_year", "birth_year"),
-        ("notes[0].text", "name"), ("notes[0].text", "phone"), ("notes[0].text", "address"),
+        ("subject.personnummer", "personnummer"),
+        ("subject.name", "name"),
+        ("subject.phone", "phone"),
+        ("subject.email", "email"),
+        ("subject.address", "address"),
+        ("participant.birth_year", "birth_year"),
+        ("notes[0].text", "name"),
+        ("notes[0].text", "phone"),
+        ("notes[0].text", "address"),
         ("notes[0].text", "personnummer"),
     }
     assert {r["rule"] for r in case["redactions"]} == {"SoL 14:5"}
@@ -232,7 +258,9 @@ async def test_sol_14_5_identity_values_never_persisted(client, auth, db):
 
 async def test_sol_14_4_counselling_exempt_keeps_unit_level_data_only(client, auth, db):
     case = await opened(
-        client, auth, "anhorigstod",
+        client,
+        auth,
+        "anhorigstod",
         subject=identity(ADULT, "Bertil Provsson"),
         participant={"gender": "female", "age": 44, "role": "relative"},
         start_assessment={"wellbeing": 3, "social_situation": ["working"]},
@@ -250,8 +278,12 @@ async def test_anonymous_case_never_gets_an_outbox_event(client, auth, db):
     base = f"/v1/cases/{case['id']}"
     note = {"kind": "execution", "occurred_on": "2026-09-03", "text": "Samtal om motivation."}
     assert (await client.post(f"{base}/notes", json=note, headers=headers)).status_code == 201
-    plan = {"drawn_up_on": "2026-09-02", "starts_on": "2026-09-01", "description": "Motiverande samtal",
-            "responsible_contact": "Mottagningen"}
+    plan = {
+        "drawn_up_on": "2026-09-02",
+        "starts_on": "2026-09-01",
+        "description": "Motiverande samtal",
+        "responsible_contact": "Mottagningen",
+    }
     assert (await client.put(f"{base}/plan", json=plan, headers=headers)).status_code == 200
     assert (await client.post(f"{base}/sessions", json={"held_on": "2026-09-04"}, headers=headers)).status_code == 201
     closing = {"closed_on": "2026-09-10", "reason": "completed"}
@@ -263,8 +295,12 @@ async def test_later_notes_are_scrubbed_with_the_known_identity_given_for_scrubb
     case = await opened(client, auth, "samtal-om-vald")
     response = await client.post(
         f"/v1/cases/{case['id']}/notes",
-        json={"kind": "event", "occurred_on": "2026-09-02", "text": "Provsson berättade om helgen.",
-              "known_identity": [{"name": "Sigrid Provsson"}]},
+        json={
+            "kind": "event",
+            "occurred_on": "2026-09-02",
+            "text": "Provsson berättade om helgen.",
+            "known_identity": [{"name": "Sigrid Provsson"}],
+        },
         headers=auth(WRITE),
     )
     assert response.status_code == 201
@@ -273,8 +309,13 @@ async def test_later_notes_are_scrubbed_with_the_known_identity_given_for_scrubb
 
 
 async def test_plan_personal_section_is_kept_for_identified_cases_only(client, auth, db):
-    plan = {"starts_on": "2026-09-01", "description": "Stöd", "responsible_contact": "Enheten",
-            "goals": "Ring Sigrid på 070-174 06 42.", "personal": {"next_of_kin": "Bror Provsson"}}
+    plan = {
+        "starts_on": "2026-09-01",
+        "description": "Stöd",
+        "responsible_contact": "Enheten",
+        "goals": "Ring Sigrid på 070-174 06 42.",
+        "personal": {"next_of_kin": "Bror Provsson"},
+    }
     anonymous = await opened(client, auth, "krisstod")
     response = await client.put(f"/v1/cases/{anonymous['id']}/plan", json=plan, headers=auth(WRITE))
     assert response.status_code == 200
@@ -312,13 +353,16 @@ async def test_documentation_rule_and_cap_are_snapshotted_at_opening(client, aut
     assert (await client.post("/v1/catalog/decisions", json=successor, headers=headers)).status_code == 201
 
     for day in ("2026-02-02", "2026-02-03", "2026-02-04"):
-        assert (await client.post(f"/v1/cases/{old_case['id']}/sessions", json={"held_on": day},
-                                  headers=headers)).status_code == 201
-    fourth = await client.post(f"/v1/cases/{old_case['id']}/sessions", json={"held_on": "2026-02-05"},
-                               headers=headers)
+        assert (
+            await client.post(f"/v1/cases/{old_case['id']}/sessions", json={"held_on": day}, headers=headers)
+        ).status_code == 201
+    fourth = await client.post(f"/v1/cases/{old_case['id']}/sessions", json={"held_on": "2026-02-05"}, headers=headers)
     assert fourth.status_code == 409
-    note = await client.post(f"/v1/cases/{old_case['id']}/notes", headers=headers, json={
-        "kind": "event", "occurred_on": "2026-02-05", "text": "Ring 070-174 06 42."})
+    note = await client.post(
+        f"/v1/cases/{old_case['id']}/notes",
+        headers=headers,
+        json={"kind": "event", "occurred_on": "2026-02-05", "text": "Ring 070-174 06 42."},
+    )
     assert note.json()["note"]["text"] == "Ring [telefon]."  # still identity_exempt
     new_case = await opened(client, auth, "krisstod", opened_on="2026-03-01", subject=identity(ADULT))
     assert (new_case["documentation_rule"], new_case["max_sessions"]) == ("standard", 5)
@@ -330,12 +374,14 @@ async def test_documentation_rule_and_cap_are_snapshotted_at_opening(client, aut
 async def test_session_cap_reached_is_409_explaining_needs_assessed_support(client, auth):
     case = await opened(client, auth, "krisstod")
     for number in (1, 2, 3):
-        response = await client.post(f"/v1/cases/{case['id']}/sessions", json={"held_on": "2026-09-02"},
-                                     headers=auth(WRITE))
+        response = await client.post(
+            f"/v1/cases/{case['id']}/sessions", json={"held_on": "2026-09-02"}, headers=auth(WRITE)
+        )
         assert response.json()["session"]["number"] == number
         assert response.json()["status"] == "in_progress"
-    response = await client.post(f"/v1/cases/{case['id']}/sessions", json={"held_on": "2026-09-02"},
-                                 headers=auth(WRITE))
+    response = await client.post(
+        f"/v1/cases/{case['id']}/sessions", json={"held_on": "2026-09-02"}, headers=auth(WRITE)
+    )
     assert response.status_code == 409
     assert response.json()["type"] == "/problems/session-cap-reached"
     assert "behovsprövad insats" in response.json()["detail"]
@@ -365,29 +411,41 @@ async def test_five_step_process_moves_through_every_step_and_refuses_an_early_f
     assert (await client.post(f"{base}/notes", json=note("follow_up"), headers=headers)).json()["status"] == (
         "followed_up"
     )
-    closed = await client.post(f"{base}/close", json={"closed_on": "2026-09-07", "reason": "completed"},
-                               headers=headers)
+    closed = await client.post(
+        f"{base}/close", json={"closed_on": "2026-09-07", "reason": "completed"}, headers=headers
+    )
     assert closed.json()["status"] == "closed"
     # Another unit keeps its own process.
-    assert (await client.get("/v1/units/me/process", headers=auth(WRITE, unit="unit-b"))).json()[
-        "process_steps"] == 3
+    assert (await client.get("/v1/units/me/process", headers=auth(WRITE, unit="unit-b"))).json()["process_steps"] == 3
 
 
 async def test_sol_16_1_disposal_due_five_years_after_last_entry(client, auth, db):
     case = await opened(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT), opened_on="2026-02-28")
     base = f"/v1/cases/{case['id']}"
     assert case["disposal_due_on"] == "2031-02-28"
-    await client.post(f"{base}/notes", headers=auth(WRITE),
-                      json={"kind": "execution", "occurred_on": "2026-05-04", "text": "Genomfört."})
-    closing = {"closed_on": "2026-06-01", "reason": "ended_early", "early_termination_reason": "Flyttade.",
-               "end_assessment": {"wellbeing": 4}, "participant_view": {"satisfaction": 5, "comment": "Bra."}}
+    await client.post(
+        f"{base}/notes",
+        headers=auth(WRITE),
+        json={"kind": "execution", "occurred_on": "2026-05-04", "text": "Genomfört."},
+    )
+    closing = {
+        "closed_on": "2026-06-01",
+        "reason": "ended_early",
+        "early_termination_reason": "Flyttade.",
+        "end_assessment": {"wellbeing": 4},
+        "participant_view": {"satisfaction": 5, "comment": "Bra."},
+    }
     closed = (await client.post(f"{base}/close", json=closing, headers=auth(WRITE))).json()
     assert (closed["last_entry_on"], closed["disposal_due_on"]) == ("2026-06-01", "2031-06-01")
     assert closed["closing"]["early_termination_reason"] == "Flyttade."
     event = (await outbox(db, case["id"]))[-1]
     assert event.kind == "case.closed"
-    assert event.payload["closing"] == {"closed_on": "2026-06-01", "reason": "ended_early",
-                                        "disposal_due_on": "2031-06-01", "early_termination_reason": "Flyttade."}
+    assert event.payload["closing"] == {
+        "closed_on": "2026-06-01",
+        "reason": "ended_early",
+        "disposal_due_on": "2031-06-01",
+        "early_termination_reason": "Flyttade.",
+    }
     assert event.payload["entry"]["kind"] == "closing"
 
 
@@ -412,14 +470,17 @@ async def test_closed_case_takes_nothing_more(client, auth):
     case = await opened(client, auth, "krisstod")
     base = f"/v1/cases/{case['id']}"
     headers = auth(WRITE)
-    assert (await client.post(f"{base}/close", json={"closed_on": "2026-09-02", "reason": "completed"},
-                              headers=headers)).status_code == 200
+    assert (
+        await client.post(f"{base}/close", json={"closed_on": "2026-09-02", "reason": "completed"}, headers=headers)
+    ).status_code == 200
     attempts = [
-        client.post(f"{base}/notes", json={"kind": "event", "occurred_on": "2026-09-03", "text": "x"},
-                    headers=headers),
+        client.post(f"{base}/notes", json={"kind": "event", "occurred_on": "2026-09-03", "text": "x"}, headers=headers),
         client.post(f"{base}/sessions", json={"held_on": "2026-09-03"}, headers=headers),
-        client.put(f"{base}/plan", json={"starts_on": "2026-09-01", "description": "d", "responsible_contact": "r"},
-                   headers=headers),
+        client.put(
+            f"{base}/plan",
+            json={"starts_on": "2026-09-01", "description": "d", "responsible_contact": "r"},
+            headers=headers,
+        ),
         client.post(f"{base}/close", json={"closed_on": "2026-09-03", "reason": "completed"}, headers=headers),
     ]
     for attempt in attempts:
@@ -435,8 +496,11 @@ async def test_closed_case_takes_nothing_more(client, auth):
 )
 async def test_entry_dates_outside_the_case_are_422(client, auth, occurred_on, code):
     case = await opened(client, auth, "krisstod")
-    response = await client.post(f"/v1/cases/{case['id']}/notes", headers=auth(WRITE),
-                                 json={"kind": "event", "occurred_on": occurred_on, "text": "x"})
+    response = await client.post(
+        f"/v1/cases/{case['id']}/notes",
+        headers=auth(WRITE),
+        json={"kind": "event", "occurred_on": occurred_on, "text": "x"},
+    )
     assert response.status_code == 422
     assert response.json()["errors"][0]["code"] == code
 
@@ -450,8 +514,9 @@ async def test_cross_unit_reads_and_writes_are_404_like_a_missing_case(client, a
     base = f"/v1/cases/{case['id']}"
     for response in (
         await client.get(base, headers=other),
-        await client.post(f"{base}/notes", json={"kind": "event", "occurred_on": "2026-09-02", "text": "x"},
-                          headers=other),
+        await client.post(
+            f"{base}/notes", json={"kind": "event", "occurred_on": "2026-09-02", "text": "x"}, headers=other
+        ),
         await client.post(f"{base}/sessions", json={"held_on": "2026-09-02"}, headers=other),
         await client.post(f"{base}/close", json={"closed_on": "2026-09-02", "reason": "completed"}, headers=other),
         await client.get(f"/v1/persons/{case['person_id']}", headers=other),
@@ -465,8 +530,9 @@ async def test_cross_unit_reads_and_writes_are_404_like_a_missing_case(client, a
 
 
 async def test_get_returns_notes_plan_and_sessions_of_the_own_units_case(client, auth):
-    case = await opened(client, auth, "krisstod", notes=[{"kind": "planning", "occurred_on": "2026-09-01",
-                                                          "text": "Första kontakt."}])
+    case = await opened(
+        client, auth, "krisstod", notes=[{"kind": "planning", "occurred_on": "2026-09-01", "text": "Första kontakt."}]
+    )
     base = f"/v1/cases/{case['id']}"
     await client.post(f"{base}/sessions", json={"held_on": "2026-09-02", "form": "meeting"}, headers=auth(WRITE))
     got = (await client.get(base, headers=auth("cases:read"))).json()
@@ -479,11 +545,15 @@ async def test_list_is_cursor_paginated_and_filtered(client, auth):
     ids = [(await opened(client, auth, "krisstod"))["id"] for _ in range(3)]
     ids.append((await opened(client, auth, "spel-om-pengar"))["id"])
     headers = auth("cases:read")
-    first = (await client.get("/v1/cases", params={"limit": 2, "intervention_id": "krisstod"},
-                              headers=headers)).json()
+    first = (await client.get("/v1/cases", params={"limit": 2, "intervention_id": "krisstod"}, headers=headers)).json()
     assert len(first["items"]) == 2 and first["next_cursor"]
-    second = (await client.get("/v1/cases", params={"limit": 2, "intervention_id": "krisstod",
-                                                    "cursor": first["next_cursor"]}, headers=headers)).json()
+    second = (
+        await client.get(
+            "/v1/cases",
+            params={"limit": 2, "intervention_id": "krisstod", "cursor": first["next_cursor"]},
+            headers=headers,
+        )
+    ).json()
     assert len(second["items"]) == 1 and second["next_cursor"] is None
     assert {c["id"] for c in first["items"] + second["items"]} == set(ids[:3])
     everything = (await client.get("/v1/cases", headers=headers)).json()["items"]
@@ -542,22 +612,40 @@ async def test_every_outbox_payload_reads_back_into_the_ports_records(client, au
     from app.journal import events as codec
     from app.journal.port import CaseClosing, CaseRegistration, InterventionPlan, JournalEntry, PersonContactUpdate
 
-    case = await opened(client, auth, "familjebehandling", subject=identity(PARENT, "Petra Provsson"),
-                        child=identity(CHILD, "Pelle Provsson", phone=PHONE),
-                        notes=[{"kind": "planning", "occurred_on": "2026-09-01", "text": "Start."}])
+    case = await opened(
+        client,
+        auth,
+        "familjebehandling",
+        subject=identity(PARENT, "Petra Provsson"),
+        child=identity(CHILD, "Pelle Provsson", phone=PHONE),
+        notes=[{"kind": "planning", "occurred_on": "2026-09-01", "text": "Start."}],
+    )
     base, headers = f"/v1/cases/{case['id']}", auth(WRITE)
-    plan = {"drawn_up_on": "2026-09-02", "starts_on": "2026-09-01", "follow_up_on": "2026-10-01",
-            "description": "Familjebehandling", "responsible_contact": "Enheten", "personal": {"next_of_kin": "Moster"}}
+    plan = {
+        "drawn_up_on": "2026-09-02",
+        "starts_on": "2026-09-01",
+        "follow_up_on": "2026-10-01",
+        "description": "Familjebehandling",
+        "responsible_contact": "Enheten",
+        "personal": {"next_of_kin": "Moster"},
+    }
     assert (await client.put(f"{base}/plan", json=plan, headers=headers)).status_code == 200
     assert (await client.post(f"{base}/sessions", json={"held_on": "2026-09-03"}, headers=headers)).status_code == 201
     closing = {"closed_on": "2026-09-10", "reason": "completed", "participant_view": {"comment": "Bra stöd."}}
     assert (await client.post(f"{base}/close", json=closing, headers=headers)).status_code == 200
-    assert (await client.patch(f"/v1/persons/{case['person_id']}", json={"email": "ny@example.com"},
-                               headers=headers)).status_code == 200
+    assert (
+        await client.patch(f"/v1/persons/{case['person_id']}", json={"email": "ny@example.com"}, headers=headers)
+    ).status_code == 200
 
     events = await outbox(db)
-    assert [e.kind for e in events] == ["case.registered", "case.note_added", "case.plan_set",
-                                        "case.session_recorded", "case.closed", "person.updated"]
+    assert [e.kind for e in events] == [
+        "case.registered",
+        "case.note_added",
+        "case.plan_set",
+        "case.session_recorded",
+        "case.closed",
+        "person.updated",
+    ]
     registration = codec.read_registration(events[0].payload)
     assert isinstance(registration, CaseRegistration)
     assert registration.person.personnummer == CHILD and registration.guardian is not None

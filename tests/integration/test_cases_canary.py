@@ -36,20 +36,38 @@ WRITE = "cases:write cases:read"
 
 def pnr_formats(pnr: str) -> list[str]:
     short, tail = pnr[2:8], pnr[8:]
-    return [pnr, pnr[2:], f"{short}-{tail}", f"{pnr[:8]}-{tail}", f"{short}+{tail}", f"{short} {tail}",
-            f"{pnr[:8]} {tail}"]
+    return [
+        pnr,
+        pnr[2:],
+        f"{short}-{tail}",
+        f"{pnr[:8]}-{tail}",
+        f"{short}+{tail}",
+        f"{short} {tail}",
+        f"{pnr[:8]} {tail}",
+    ]
 
 
 # What must never be found, lower-cased (the haystack is lower-cased too).
 CANARIES = [
     *pnr_formats(PNR),
     *pnr_formats(CHILD_PNR),
-    PNR[:8], f"{PNR[:4]}-{PNR[4:6]}-{PNR[6:8]}",  # the birth date: age is kept, never a birth date
-    CHILD_PNR[:8], f"{CHILD_PNR[:4]}-{CHILD_PNR[4:6]}-{CHILD_PNR[6:8]}",
-    "zyxwa", "qvornsdotter", "pirrko", "zyxwasson",
-    "0701740677", "070-174 06 77", "070 174 06 77", "070-1740677", "+46 70 174 06 77", "+46701740677",
+    PNR[:8],
+    f"{PNR[:4]}-{PNR[4:6]}-{PNR[6:8]}",  # the birth date: age is kept, never a birth date
+    CHILD_PNR[:8],
+    f"{CHILD_PNR[:4]}-{CHILD_PNR[4:6]}-{CHILD_PNR[6:8]}",
+    "zyxwa",
+    "qvornsdotter",
+    "pirrko",
+    "zyxwasson",
+    "0701740677",
+    "070-174 06 77",
+    "070 174 06 77",
+    "070-1740677",
+    "+46 70 174 06 77",
+    "+46701740677",
     "174 06 77",
-    EMAIL, "zyxwa.qvornsdotter",
+    EMAIL,
+    "zyxwa.qvornsdotter",
     "kanariegatan",
 ]
 
@@ -67,16 +85,23 @@ PATTERNS_ONLY = (
 
 
 def person(pnr: str, name: str) -> dict[str, Any]:
-    return {"personnummer": pnr, "name": name, "address": ADDRESS, "phone": PHONE, "email": EMAIL,
-            "protected_identity": False}
+    return {
+        "personnummer": pnr,
+        "name": name,
+        "address": ADDRESS,
+        "phone": PHONE,
+        "email": EMAIL,
+        "protected_identity": False,
+    }
 
 
 KNOWN = [person(PNR, NAME), person(CHILD_PNR, CHILD_NAME)]
 
 
 async def exempt_interventions(client, auth) -> list[dict[str, Any]]:
-    offered = (await client.get("/v1/catalog/interventions", params={"on": "2026-09-01"},
-                                headers=auth("catalog:read"))).json()
+    offered = (
+        await client.get("/v1/catalog/interventions", params={"on": "2026-09-01"}, headers=auth("catalog:read"))
+    ).json()
     exempt = [i for i in offered if i["documentation_rule"] in ("identity_exempt", "counselling_exempt")]
     assert len(exempt) >= 18  # every exempted demo intervention
     return exempt
@@ -115,33 +140,73 @@ async def run_flow(client, auth, intervention: dict[str, Any], bodies: list[str]
     assert case["participant"]["age"] == 45
     base = f"/v1/cases/{case['id']}"
 
-    await call("POST", f"{base}/notes", 201, json={"kind": "execution", "occurred_on": "2026-09-03",
-                                                  "text": SPRINKLED, "known_identity": KNOWN})
-    await call("POST", f"{base}/notes", 201, json={"kind": "event", "occurred_on": "2026-09-03",
-                                                  "text": PATTERNS_ONLY})
-    plan_text = {name: SPRINKLED for name in ("time_frame", "description", "responsible_contact",
-                                               "reason_for_seeking", "goals", "form", "frequency", "follow_up",
-                                               "reason_for_closing")}
-    await call("PUT", f"{base}/plan", 200, json={
-        **plan_text, "drawn_up_on": "2026-09-03", "starts_on": "2026-09-01", "follow_up_on": "2026-10-01",
-        "personal": {"next_of_kin": f"{CHILD_NAME}, {PHONE}"}, "known_identity": KNOWN,
-    })
+    await call(
+        "POST",
+        f"{base}/notes",
+        201,
+        json={"kind": "execution", "occurred_on": "2026-09-03", "text": SPRINKLED, "known_identity": KNOWN},
+    )
+    await call("POST", f"{base}/notes", 201, json={"kind": "event", "occurred_on": "2026-09-03", "text": PATTERNS_ONLY})
+    plan_text = {
+        name: SPRINKLED
+        for name in (
+            "time_frame",
+            "description",
+            "responsible_contact",
+            "reason_for_seeking",
+            "goals",
+            "form",
+            "frequency",
+            "follow_up",
+            "reason_for_closing",
+        )
+    }
+    await call(
+        "PUT",
+        f"{base}/plan",
+        200,
+        json={
+            **plan_text,
+            "drawn_up_on": "2026-09-03",
+            "starts_on": "2026-09-01",
+            "follow_up_on": "2026-10-01",
+            "personal": {"next_of_kin": f"{CHILD_NAME}, {PHONE}"},
+            "known_identity": KNOWN,
+        },
+    )
     for day in ("2026-09-04", "2026-09-05"):
         await call("POST", f"{base}/sessions", 201, json={"held_on": day})
-    await call("POST", f"{base}/notes", 201, json={"kind": "follow_up", "occurred_on": "2026-09-06",
-                                                  "text": SPRINKLED, "known_identity": KNOWN})
+    await call(
+        "POST",
+        f"{base}/notes",
+        201,
+        json={"kind": "follow_up", "occurred_on": "2026-09-06", "text": SPRINKLED, "known_identity": KNOWN},
+    )
     # A rejected request full of identity leaves no trace either.
-    await call("POST", f"{base}/notes", 422, json={"kind": SPRINKLED, "occurred_on": PNR, "text": SPRINKLED,
-                                                  "known_identity": KNOWN, NAME: PHONE})
-    await call("POST", f"{base}/close", 200, json={
-        "closed_on": "2026-09-10", "reason": "ended_early", "early_termination_reason": SPRINKLED,
-        "end_assessment": {"wellbeing": 4, "social_situation": ["stable_housing"]},
-        "participant_view": {"satisfaction": 4, "comment": SPRINKLED}, "known_identity": KNOWN,
-    })
+    await call(
+        "POST",
+        f"{base}/notes",
+        422,
+        json={"kind": SPRINKLED, "occurred_on": PNR, "text": SPRINKLED, "known_identity": KNOWN, NAME: PHONE},
+    )
+    await call(
+        "POST",
+        f"{base}/close",
+        200,
+        json={
+            "closed_on": "2026-09-10",
+            "reason": "ended_early",
+            "early_termination_reason": SPRINKLED,
+            "end_assessment": {"wellbeing": 4, "social_situation": ["stable_housing"]},
+            "participant_view": {"satisfaction": 4, "comment": SPRINKLED},
+            "known_identity": KNOWN,
+        },
+    )
     await call("GET", base, 200)
     await call("GET", "/v1/cases", 200, params={"participant_code": case["participant_code"]})
-    occurrence = await client.post("/v1/registry/occurrences", json={"personnummer": PNR},
-                                   headers=auth("registry:read"))
+    occurrence = await client.post(
+        "/v1/registry/occurrences", json={"personnummer": PNR}, headers=auth("registry:read")
+    )
     assert occurrence.json() == {"found": False, "cases": []}  # exempted cases can never be found
 
 
@@ -178,6 +243,14 @@ async def test_no_canary_survives_any_exempted_intervention(client, auth, db, ca
 
 def test_the_canary_search_finds_every_format():
     # The detector itself: if it could not see the values, the test above would prove nothing.
-    for text in (*pnr_formats(PNR), "Qvornsdotter", "ZYXWA", "070 174 06 77", "+46701740677", EMAIL, STREET,
-                 "1981-12-02"):
+    for text in (
+        *pnr_formats(PNR),
+        "Qvornsdotter",
+        "ZYXWA",
+        "070 174 06 77",
+        "+46701740677",
+        EMAIL,
+        STREET,
+        "1981-12-02",
+    ):
         assert found_canaries(f"x {text} y"), text

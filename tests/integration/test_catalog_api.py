@@ -47,9 +47,7 @@ async def test_demo_catalog_offers_23_interventions_in_each_committee(client, au
 
 
 async def test_nothing_is_in_force_before_the_first_decision(client, auth):
-    response = await client.get(
-        "/v1/catalog/interventions", params={"on": "2025-06-30"}, headers=auth("catalog:read")
-    )
+    response = await client.get("/v1/catalog/interventions", params={"on": "2025-06-30"}, headers=auth("catalog:read"))
     assert response.status_code == 200
     assert response.json() == []
 
@@ -82,12 +80,8 @@ async def test_decision_round_trips_and_a_later_one_supersedes_without_rewriting
     assert created.status_code == 201, created.text
     assert created.headers["location"].endswith(created.json()["id"])
 
-    before = await client.get(
-        "/v1/catalog/interventions/krisstod", params={"on": "2026-01-31"}, headers=headers
-    )
-    after = await client.get(
-        "/v1/catalog/interventions/krisstod", params={"on": "2026-02-01"}, headers=headers
-    )
+    before = await client.get("/v1/catalog/interventions/krisstod", params={"on": "2026-01-31"}, headers=headers)
+    after = await client.get("/v1/catalog/interventions/krisstod", params={"on": "2026-02-01"}, headers=headers)
     assert before.json()["conditions"]["max_sessions"] == 3
     assert before.json()["decision_id"] == original["id"]
     assert after.json()["conditions"]["max_sessions"] == 5
@@ -158,9 +152,7 @@ async def test_unknown_committee_is_refused(client, auth):
 
 async def test_registered_committee_can_record_decisions(client, auth):
     headers = auth("catalog:read catalog:write", committee="sn-angered")
-    put = await client.put(
-        "/v1/catalog/committees/sn-angered", json={"name": "Socialnämnden Angered"}, headers=headers
-    )
+    put = await client.put("/v1/catalog/committees/sn-angered", json={"name": "Socialnämnden Angered"}, headers=headers)
     assert put.status_code == 200
     body = dict(BARE_DECISION, interventions=[intervention()])
     assert (await client.post("/v1/catalog/decisions", json=body, headers=headers)).status_code == 201

@@ -32,13 +32,9 @@ def test_loading_the_demo_catalog_twice_changes_nothing(database_url: str) -> No
 
 
 def test_token_prints_a_verifiable_dev_token() -> None:
-    result = iub(
-        "token", "--sub", "me", "--unit", "u1", "--committee", "sn-sydvast", "--scope", "catalog:read"
-    )
+    result = iub("token", "--sub", "me", "--unit", "u1", "--committee", "sn-sydvast", "--scope", "catalog:read")
     assert result.returncode == 0, result.stderr
-    claims = jwt.decode(
-        result.stdout.strip(), TEST_SECRET, algorithms=["HS256"], audience="iub", issuer="iub-dev"
-    )
+    claims = jwt.decode(result.stdout.strip(), TEST_SECRET, algorithms=["HS256"], audience="iub", issuer="iub-dev")
     assert claims["unit"] == "u1" and claims["scope"] == "catalog:read"
 
 

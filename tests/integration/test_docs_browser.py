@@ -61,18 +61,14 @@ def live_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     asyncio.run(_load_demo(url))
     settings = make_settings(url)
     port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None)
-    )
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.started, "the server did not start"
-    token = issue_dev_token(
-        settings, sub="browser", unit="unit-a", committee="sn-sydvast", scope="catalog:read"
-    )
+    token = issue_dev_token(settings, sub="browser", unit="unit-a", committee="sn-sydvast", scope="catalog:read")
     yield f"http://127.0.0.1:{port}", token
     server.should_exit = True
     thread.join(timeout=10)

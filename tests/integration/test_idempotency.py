@@ -177,8 +177,13 @@ async def test_a_claim_whose_request_died_is_taken_over_after_the_lease(client, 
 async def test_an_expired_key_is_ignored_and_overwritten(client, auth, db):
     past = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
     await insert_record(
-        db, state="done", response_status=201, response_body={"text": "{}"}, response_headers={},
-        created_at=past - dt.timedelta(hours=24), expires_at=past,
+        db,
+        state="done",
+        response_status=201,
+        response_body={"text": "{}"},
+        response_headers={},
+        created_at=past - dt.timedelta(hours=24),
+        expires_at=past,
     )
     response = await client.post(DECISIONS, json=DECISION, headers=with_key(auth("catalog:write")))
     assert response.status_code == 201

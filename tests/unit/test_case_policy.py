@@ -33,8 +33,13 @@ from app.cases.protection import PersonIdentity, Scrubber, dropped_identity, kno
 from app.catalog.domain import DocumentationRule, SubjectRule
 from app.journal.port import EntryKind
 
-R, P, G, F, C = (CaseStatus.registered, CaseStatus.planned, CaseStatus.in_progress, CaseStatus.followed_up,
-                 CaseStatus.closed)  # G: genomförande (in progress)
+R, P, G, F, C = (
+    CaseStatus.registered,
+    CaseStatus.planned,
+    CaseStatus.in_progress,
+    CaseStatus.followed_up,
+    CaseStatus.closed,
+)  # G: genomförande (in progress)
 PNR = "198507012394"
 
 
@@ -61,8 +66,14 @@ def test_sol_14_5_and_14_4_exempted_cases_are_anonymous_and_never_sent(rule):
 @pytest.mark.parametrize(
     ("current", "step", "expected"),
     [
-        (R, Step.plan, R), (R, Step.carry_out, G), (G, Step.carry_out, G), (R, Step.follow_up, R),
-        (G, Step.follow_up, G), (R, Step.other, R), (R, Step.close, C), (G, Step.close, C),
+        (R, Step.plan, R),
+        (R, Step.carry_out, G),
+        (G, Step.carry_out, G),
+        (R, Step.follow_up, R),
+        (G, Step.follow_up, G),
+        (R, Step.other, R),
+        (R, Step.close, C),
+        (G, Step.close, C),
     ],
 )
 def test_three_step_process(current, step, expected):
@@ -72,9 +83,19 @@ def test_three_step_process(current, step, expected):
 @pytest.mark.parametrize(
     ("current", "step", "expected"),
     [
-        (R, Step.plan, P), (P, Step.plan, P), (G, Step.plan, G), (R, Step.carry_out, G), (P, Step.carry_out, G),
-        (G, Step.follow_up, F), (F, Step.follow_up, F), (F, Step.carry_out, G), (F, Step.plan, F),
-        (R, Step.close, C), (P, Step.close, C), (F, Step.close, C), (P, Step.other, P),
+        (R, Step.plan, P),
+        (P, Step.plan, P),
+        (G, Step.plan, G),
+        (R, Step.carry_out, G),
+        (P, Step.carry_out, G),
+        (G, Step.follow_up, F),
+        (F, Step.follow_up, F),
+        (F, Step.carry_out, G),
+        (F, Step.plan, F),
+        (R, Step.close, C),
+        (P, Step.close, C),
+        (F, Step.close, C),
+        (P, Step.other, P),
     ],
 )
 def test_five_step_process(current, step, expected):
@@ -128,21 +149,31 @@ def test_age_not_birth_date():
     assert age_from_birth_year(1981, dt.date(2026, 9, 1)) == 45
     with pytest.raises(ValueError):
         age_from_birth_year(2027, dt.date(2026, 9, 1))
-    assert [age_band(a) for a in (None, 4, 15, 19, 25, 45, 70)] == [None, "0-12", "13-17", "18-20", "21-29",
-                                                                      "30-49", "65-79"]
+    assert [age_band(a) for a in (None, 4, 15, 19, 25, 45, 70)] == [
+        None,
+        "0-12",
+        "13-17",
+        "18-20",
+        "21-29",
+        "30-49",
+        "65-79",
+    ]
 
 
 # --- what is kept and what is removed --------------------------------------------------------------
 
-SUBJECT = PersonIdentity(personnummer=PNR, name="Sigrid Provsson", address="Provgatan 3", phone="070-174 06 42",
-                         email="sigrid@example.com")
+SUBJECT = PersonIdentity(
+    personnummer=PNR, name="Sigrid Provsson", address="Provgatan 3", phone="070-174 06 42", email="sigrid@example.com"
+)
 
 
 def test_sol_14_5_identity_values_never_persisted():
     dropped = dropped_identity("subject", SUBJECT, DocumentationRule.identity_exempt)
     assert [(r.path, r.kind, r.rule) for r in dropped] == [
-        ("subject.personnummer", "personnummer", "SoL 14:5"), ("subject.name", "name", "SoL 14:5"),
-        ("subject.address", "address", "SoL 14:5"), ("subject.phone", "phone", "SoL 14:5"),
+        ("subject.personnummer", "personnummer", "SoL 14:5"),
+        ("subject.name", "name", "SoL 14:5"),
+        ("subject.address", "address", "SoL 14:5"),
+        ("subject.phone", "phone", "SoL 14:5"),
         ("subject.email", "email", "SoL 14:5"),
     ]
     scrubber = Scrubber(DocumentationRule.identity_exempt, known_identity([SUBJECT]))
@@ -166,8 +197,7 @@ def test_sol_14_3_identified_free_text_is_kept_as_written():
 
 
 def test_protected_identity_address_is_not_stored():
-    protected = PersonIdentity(personnummer=PNR, name="Sigrid Provsson", address="Provgatan 3",
-                               protected_identity=True)
+    protected = PersonIdentity(personnummer=PNR, name="Sigrid Provsson", address="Provgatan 3", protected_identity=True)
     address, redactions = storable_address("subject", protected)
     assert address is None
     assert [(r.path, r.kind, r.rule) for r in redactions] == [("subject.address", "address", "protected_identity")]

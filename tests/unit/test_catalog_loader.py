@@ -101,9 +101,7 @@ def test_demo_decisions_pass_every_check(demo: tuple[list[Committee], list[Decis
         assert check_decision(decision, committee_exists=decision.committee in known) == []
 
 
-def test_demo_decision_ids_are_deterministic(
-    demo_text: str, demo: tuple[list[Committee], list[Decision]]
-) -> None:
+def test_demo_decision_ids_are_deterministic(demo_text: str, demo: tuple[list[Committee], list[Decision]]) -> None:
     _, decisions = demo
     for decision in decisions:
         assert decision.id == decision_id_for(decision.committee, decision.reference)

@@ -213,9 +213,7 @@ def test_sol_14_5_identity_exemption_refused_in_home(overrides: dict[str, Any]) 
 
 
 def test_sol_14_5_home_help_with_standard_documentation_passes() -> None:
-    home_help = make_intervention(
-        kind=Kind.home_help, delivered_in_home=True, conditions=Conditions(min_age=75)
-    )
+    home_help = make_intervention(kind=Kind.home_help, delivered_in_home=True, conditions=Conditions(min_age=75))
     assert check(home_help) == []
 
 
@@ -263,9 +261,7 @@ EXCLUDES_15_17 = [
     pytest.param(Conditions(max_age=14), id="up-to-14"),
     pytest.param(Conditions(min_age=5, max_age=12), id="5-12"),
     # A parent of a 15-year-old is not themself 15-17 when the parent is an adult.
-    pytest.param(
-        Conditions(min_age=18, roles=(Role.parent,), child_min_age=12, child_max_age=17), id="adult-parent"
-    ),
+    pytest.param(Conditions(min_age=18, roles=(Role.parent,), child_min_age=12, child_max_age=17), id="adult-parent"),
     pytest.param(
         Conditions(min_age=18, roles=(Role.child, Role.parent), child_min_age=0, child_max_age=12),
         id="child-role-0-12",
@@ -301,9 +297,7 @@ ages = st.none() | st.integers(min_value=0, max_value=130)
 def test_sol_21_2_participant_range_matches_the_definition(min_age: int | None, max_age: int | None) -> None:
     iv = make_intervention(conditions=Conditions(min_age=min_age, max_age=max_age))
     admitted = [
-        age
-        for age in (15, 16, 17)
-        if (min_age is None or min_age <= age) and (max_age is None or age <= max_age)
+        age for age in (15, 16, 17) if (min_age is None or min_age <= age) and (max_age is None or age <= max_age)
     ]
     assert may_include_ages_15_17(iv) == bool(admitted)
 
@@ -444,9 +438,7 @@ def test_structure_empty_reference() -> None:
 
 
 def test_several_violations_are_all_reported_together() -> None:
-    shelter = make_intervention(
-        id="skyddat-boende", kind=Kind.protected_housing, conditions=Conditions(min_age=18)
-    )
+    shelter = make_intervention(id="skyddat-boende", kind=Kind.protected_housing, conditions=Conditions(min_age=18))
     contact = make_intervention(id="kontaktperson", kind=Kind.contact_person_or_family)
     home = make_intervention(
         id="hemtjanst",
@@ -455,9 +447,7 @@ def test_several_violations_are_all_reported_together() -> None:
         documentation_rule=DocumentationRule.identity_exempt,
         conditions=Conditions(),
     )
-    decision = make_decision(
-        shelter, contact, home, decided_on=dt.date(2025, 8, 1), effective_to=dt.date(2025, 1, 1)
-    )
+    decision = make_decision(shelter, contact, home, decided_on=dt.date(2025, 8, 1), effective_to=dt.date(2025, 1, 1))
     found = check_decision(decision, committee_exists=False)
     assert [(v.intervention_id, v.code) for v in found] == [
         (None, "unknown_committee"),

@@ -129,9 +129,7 @@ def test_an_ended_change_no_longer_supersedes() -> None:
 
 
 def test_withdrawn_slugs_disappear_from_the_decision_date() -> None:
-    withdrawal = decision(
-        "withdrawal", decided_on=D(2026, 2, 1), effective_from=D(2026, 3, 1), withdrawn=("samtal",)
-    )
+    withdrawal = decision("withdrawal", decided_on=D(2026, 2, 1), effective_from=D(2026, 3, 1), withdrawn=("samtal",))
     snapshot = CatalogSnapshot(COMMITTEES, [FIRST, withdrawal])
     assert snapshot.find("sn-a", "samtal", D(2026, 2, 28)) is not None
     assert snapshot.find("sn-a", "samtal", D(2026, 3, 1)) is None
@@ -139,9 +137,7 @@ def test_withdrawn_slugs_disappear_from_the_decision_date() -> None:
 
 
 def test_a_withdrawn_slug_can_be_offered_again_by_a_later_decision() -> None:
-    withdrawal = decision(
-        "withdrawal", decided_on=D(2026, 2, 1), effective_from=D(2026, 3, 1), withdrawn=("samtal",)
-    )
+    withdrawal = decision("withdrawal", decided_on=D(2026, 2, 1), effective_from=D(2026, 3, 1), withdrawn=("samtal",))
     again = decision("again", iv("samtal", 8), decided_on=D(2026, 8, 1), effective_from=D(2026, 9, 1))
     snapshot = CatalogSnapshot(COMMITTEES, [FIRST, withdrawal, again])
     assert snapshot.find("sn-a", "samtal", D(2026, 8, 31)) is None
@@ -150,9 +146,7 @@ def test_a_withdrawn_slug_can_be_offered_again_by_a_later_decision() -> None:
 
 def test_committees_are_separate() -> None:
     other = decision("other", iv("anhorigstod"), committee="sn-b", reference="§ 1")
-    withdrawal = decision(
-        "withdrawal", committee="sn-b", effective_from=D(2026, 1, 1), withdrawn=("krisstod",)
-    )
+    withdrawal = decision("withdrawal", committee="sn-b", effective_from=D(2026, 1, 1), withdrawn=("krisstod",))
     snapshot = CatalogSnapshot(COMMITTEES, [FIRST, other, withdrawal])
     assert set(snapshot.in_force("sn-a", D(2026, 2, 1))) == {"krisstod", "samtal"}
     assert set(snapshot.in_force("sn-b", D(2026, 2, 1))) == {"anhorigstod"}
