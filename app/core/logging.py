@@ -15,6 +15,7 @@ import uuid
 from collections.abc import MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -50,6 +51,11 @@ def mask_identity_processor(
     return event_dict
 
 
+def _orjson_dumps(value: Any, **_: Any) -> str:
+    # orjson renders a log line several times faster than the standard library.
+    return orjson.dumps(value, default=str).decode()
+
+
 def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -59,7 +65,9 @@ def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
         mask_identity_processor,  # last before rendering: covers exception text too
     ]
     renderer: Any = (
-        structlog.processors.JSONRenderer() if fmt is LogFormat.json else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
+        if fmt is LogFormat.json
+        else structlog.dev.ConsoleRenderer(colors=False)
     )
     structlog.configure(
         processors=[*shared, renderer],
