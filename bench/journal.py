@@ -33,13 +33,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
-from bench.harness import RunConfig, Section, SectionReport, quiet_stderr
+from bench.harness import RunConfig, Section, SectionReport, bare_app, quiet_stderr
 
 PG_SERVER = os.environ.get("IUB_BENCH_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 TARGET_RATE = 1000.0  # events/s
 TARGET_DRAIN_SECONDS = 120.0
 EVENTS_PER_CASE = 5
+REQUESTS_PER_EVENT = 6 / 5  # registration and closing take two requests each
 # Skatteverket's test personnummer.
 PERSONNUMMER = ("202003242381", "201802132389", "202202112385", "202205192392", "201805142385")
 
@@ -228,6 +230,29 @@ def _loopback_client(journal_url: str) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=journal_url, timeout=30.0, transport=SpreadTransport(8))
 
 
+class _EntryBody(BaseModel):
+    kind: str
+    occurred_on: dt.date
+    text: str
+
+
+async def _bare_rate(requests: int, concurrency: int = 32) -> float:
+    """Requests/s of a bare FastAPI endpoint through the same in-process httpx transport, as many
+    requests in flight as the dispatcher keeps: the ceiling the delivery figures sit under."""
+    transport = httpx.ASGITransport(app=bare_app(_EntryBody))
+    body = {"kind": "execution", "occurred_on": "2026-01-01", "text": "Samtal 1 av 5 genomförd."}
+    async with httpx.AsyncClient(transport=transport, base_url="http://bare") as client:
+
+        async def worker(count: int) -> None:
+            for _ in range(count):
+                (await client.post("/bare", json=body)).raise_for_status()
+
+        await worker(200)  # warm-up
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(requests // concurrency) for _ in range(concurrency)))
+        return (requests // concurrency) * concurrency / (time.perf_counter() - started)
+
+
 async def run(config: RunConfig) -> SectionReport:
     report = SectionReport("Journal delivery (outbox dispatcher → simulator, no faults)")
     rate_cases = config.scale(4_000, 400)  # x5 events
@@ -245,6 +270,16 @@ async def run(config: RunConfig) -> SectionReport:
                 f">= {TARGET_RATE:,.0f}" if in_process else "",
                 rate >= TARGET_RATE if in_process else None,
             )
+            if in_process:
+                bare = await _bare_rate(config.scale(12_000, 1_200))
+                report.add(
+                    "Bare FastAPI endpoint, same in-process httpx transport, 32 in flight: requests/s", f"{bare:,.0f}"
+                )
+                requests_per_second = rate * REQUESTS_PER_EVENT
+                report.add(
+                    "Dispatcher's journal requests/s (events × 6/5) / bare endpoint",
+                    f"{requests_per_second:,.0f} ({requests_per_second / bare:.0%})",
+                )
         backlog = _case_rows(backlog_cases)
         insert_seconds = await _insert(url, backlog)
         async with _in_process_client() as client:
