@@ -35,7 +35,7 @@ pytestmark = pytest.mark.usefixtures("demo_catalog")
 DECISIONS = "/v1/catalog/decisions"
 DEMO_DECISIONS = 4  # one per demo committee
 DEMO_COMMITTEES = 4
-KEY = "7d3f2c1e-9b8a-4f6e-8d2c-19121212-1212"
+KEY = "7d3f2c1e-9b8a-4f6e-8d2c-19900102-2384"
 DECISION = {
     "decided_on": "2026-01-20",
     "reference": "§ 42",
@@ -125,11 +125,11 @@ async def test_a_quoted_key_is_the_same_key(client, auth):
 async def test_the_same_key_with_another_body_is_422_and_echoes_nothing(client, auth, db):
     headers = auth("catalog:write")
     assert (await client.post(DECISIONS, json=DECISION, headers=with_key(headers))).status_code == 201
-    other = dict(DECISION, reference="§ 19121212-1212")
+    other = dict(DECISION, reference="§ 19900102-2384")
     response = await client.post(DECISIONS, json=other, headers=with_key(headers))
     assert response.status_code == 422
     assert response.json()["type"] == "/problems/idempotency-key-reused"
-    assert_echoes_nothing(response, "19121212", "§ 42")
+    assert_echoes_nothing(response, "19900102", "§ 42")
     assert await count(db, DecisionRow) == DEMO_DECISIONS + 1
 
 
