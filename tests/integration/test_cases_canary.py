@@ -12,6 +12,7 @@ PTS reserves for fiction; the e-mail address uses the reserved domain example.co
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -236,7 +237,8 @@ async def test_no_canary_survives_any_exempted_intervention(client, auth, db, ca
     assert "[namn]" in dump and "[personnummer]" in dump and "[telefon]" in dump and "[adress]" in dump
     assert found_canaries(dump) == [], [line for line in dump.splitlines() if found_canaries(line)][:3]
     logs = capfd.readouterr().err
-    assert logs.count('"event": "request"') >= 10 * len(interventions)
+    access_lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    assert sum(1 for line in access_lines if line.get("event") == "request") >= 10 * len(interventions)
     assert found_canaries(logs) == []
     assert found_canaries("\n".join(bodies)) == []
 

@@ -185,7 +185,8 @@ async def test_a_worker_killed_mid_delivery_loses_and_duplicates_nothing(databas
         assert await status_counts(db) == {"delivered": total}
         async with httpx.AsyncClient(base_url=url) as http:
             state = (await http.get("/_sim/state")).json()
-        assert state["counters"]["replays"] > 0, "the killed worker's batch was sent again"
+        # Whether any of the killed worker's requests had reached the simulator is a matter of
+        # timing (replays then show in its counters); either way each write is applied once.
         assert_exactly_once_in_order(state, await case_refs(db), cases)
     finally:
         _stop(sim)
