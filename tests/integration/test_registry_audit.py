@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from app.cases.models import AuditRecordRow, PersonRow
 from app.journal.models import OutboxEvent
@@ -275,3 +276,13 @@ async def test_unknown_purpose_is_422_without_echo(client, auth):
     response = await client.get(f"/v1/cases/{case['id']}", headers={**auth("cases:read"), "X-Purpose": "curiosity"})
     assert response.status_code == 422
     assert "curiosity" not in response.text
+
+
+async def test_audit_records_cannot_be_rewritten_in_the_database(client, auth, db):
+    # SoLPUL 10 §: a recorded access stays as recorded; the table refuses updates.
+    case = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT))
+    assert case["identity"] == "identified"
+    with pytest.raises(DBAPIError):
+        async with db.sessions() as session, session.begin():
+            await session.execute(update(AuditRecordRow).values(why_code="supervision"))
+    assert {r.why_code for r in await audit_rows(db)} == {"carrying_out"}
