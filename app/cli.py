@@ -247,6 +247,32 @@ def journal_sim(
     run_simulator(host, port, faults)
 
 
+@cli.command()
+def purge() -> None:
+    """Housekeeping (run it daily): expired Idempotency-Keys and long-delivered outbox events."""
+    settings = _settings()
+    keys, events = asyncio.run(_purge(settings))
+    typer.echo(f"purged {keys} expired idempotency key(s) and {events} delivered outbox event(s)")
+
+
+async def _purge(settings: Settings) -> tuple[int, int]:
+    import datetime as dt
+
+    from app.core.db import Database
+    from app.journal.outbox import purge_delivered
+    from app.kit.idempotency import purge_expired
+
+    db = Database.connect(settings.database_url)
+    now = dt.datetime.now(dt.UTC)
+    try:
+        async with db.sessions() as session, session.begin():
+            keys = await purge_expired(session, now)
+            events = await purge_delivered(session, now - dt.timedelta(days=settings.outbox_retention_days))
+        return keys, events
+    finally:
+        await db.dispose()
+
+
 def main() -> None:
     try:
         cli()

@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     journal_base_url: str = "embedded"
     journal_timeout_seconds: float = 5.0
     outbox_max_attempts: int = 12
+    # Delivered events are kept this long for operations to look back, then purged (`iub purge`).
+    outbox_retention_days: int = 30
     outbox_in_process: bool | None = None  # default: on in dev
 
     @model_validator(mode="after")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import new_id
@@ -32,3 +34,14 @@ def enqueue(
         )
     )
     return event_id
+
+
+async def purge_delivered(session: AsyncSession, before: dt.datetime) -> int:
+    """Delete events delivered before `before` (their effect lives in the journal system and in
+    `JournalLink`); pending and dead events are never purged. The caller commits."""
+    result = await session.execute(
+        delete(OutboxEvent)
+        .where(OutboxEvent.status == "delivered", OutboxEvent.delivered_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    return max(int(getattr(result, "rowcount", 0) or 0), 0)

@@ -48,3 +48,10 @@ def test_prod_start_with_dev_auth_refuses_with_a_clear_message() -> None:
     result = iub("serve", IUB_ENV="prod")
     assert result.returncode == 2
     assert "refusing to start with IUB_ENV=prod" in result.stderr
+
+
+@pytest.mark.usefixtures("db")
+def test_purge_runs_as_a_daily_job(database_url: str) -> None:
+    result = iub("purge", IUB_DATABASE_URL=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "purged 0 expired idempotency key(s) and 0 delivered outbox event(s)" in result.stdout
