@@ -7,7 +7,6 @@ reported as such and the others still run.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import os
 import platform
@@ -15,6 +14,8 @@ import sys
 import time
 import traceback
 from pathlib import Path
+
+import uvloop
 
 from bench import eligibility, journal
 from bench.harness import RunConfig, Section, SectionReport
@@ -51,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", help="run only the named section(s)")
     args = parser.parse_args(argv)
     sections = [s for s in SECTIONS if not args.only or s.name in args.only]
-    text = asyncio.run(run_all(RunConfig(quick=args.quick), sections))
+    # uvloop, as `iub serve` (uvicorn) and `iub worker` run: both sides of every comparison share it.
+    text = uvloop.run(run_all(RunConfig(quick=args.quick), sections))
     sys.stdout.write(text)
     args.output.write_text(text, encoding="utf-8")
     return 0
