@@ -8,8 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.catalog.domain import Area, Category, Committee
+from app.catalog.loader import decision_id_for
 from app.catalog.schemas import CommitteeDoc, CommitteeNameDoc, DecisionDoc, OfferedInterventionDoc
-from app.catalog.service import CatalogService, new_decision_id
+from app.catalog.service import CatalogService
 from app.catalog.store import CatalogDep, CatalogStoreDep
 from app.core.auth import Caller, require
 from app.core.db import SessionDep
@@ -131,7 +132,7 @@ async def record_decision(
     committee = body.committee or caller.committee
     if committee != caller.committee:
         raise ProblemError(FORBIDDEN, "A token may only record decisions of its own committee.")
-    decision = body.to_domain(new_decision_id(committee, body.reference), committee)
+    decision = body.to_domain(decision_id_for(committee, body.reference), committee)
     stored = await CatalogService(session, store).record_decision(decision)
     response.headers["Location"] = f"/v1/catalog/decisions/{stored.id}"
     return DecisionDoc.of(stored)

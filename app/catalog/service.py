@@ -7,7 +7,6 @@ import dataclasses
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.domain import Committee, Decision
-from app.catalog.loader import decision_id_for
 from app.catalog.repository import CatalogRepository
 from app.catalog.rules import Violation, check_decision
 from app.catalog.store import CatalogStore
@@ -27,9 +26,6 @@ DECISION_EXISTS = problem_type(
     "A decision with this reference already exists",
     "The committee already has a decision with this `reference`; decisions are never rewritten: "
     "record a new decision with a new reference.",
-)
-UNKNOWN_COMMITTEE = problem_type(
-    "unknown-committee", 404, "Unknown committee", "No committee with this id is registered."
 )
 
 
@@ -83,7 +79,3 @@ class CatalogService:
             await self.record_decision(decision)
             added += 1
         return added, unchanged
-
-
-def new_decision_id(committee: str, reference: str) -> str:
-    return decision_id_for(committee, reference)
