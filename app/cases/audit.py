@@ -38,6 +38,8 @@ class Action(StrEnum):
     case_closed = "case.closed"
     person_read = "person.read"
     person_updated = "person.updated"
+    person_protection_raised = "person.protection_raised"  # skyddade personuppgifter set
+    person_protection_cleared = "person.protection_cleared"  # only with `persons:protect`
     registry_occurrence = "registry.occurrence"
 
 
@@ -77,9 +79,13 @@ def as_utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
+AUDIT_COMMITTEE_SCOPE = "audit:committee"
+
+
 def committee_wide(caller: Caller) -> bool:
-    """A token whose unit is the committee itself audits every unit of the committee."""
-    return caller.unit == caller.committee
+    """Reading the audit trail of every unit of the committee takes an explicit scope; without it a
+    token reads its own unit's trail (whatever its unit is called)."""
+    return caller.has(AUDIT_COMMITTEE_SCOPE)
 
 
 class AuditRepository:

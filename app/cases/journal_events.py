@@ -7,11 +7,13 @@ protected person's address is not stored, so it is never sent.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, PersonRow
+from app.cases.protection import Contact
 from app.catalog.domain import DocumentationRule
 from app.journal import events
 from app.journal.port import (
@@ -36,30 +38,34 @@ CLOSING_REASONS = {
 }
 
 
-def person_record(person: PersonRow) -> PersonRecord:
-    return PersonRecord(
-        personnummer=person.personnummer,
-        name=person.name,
-        address=None if person.protected_identity else person.address,
-        phone=person.phone,
-        email=person.email,
-        protected_identity=person.protected_identity,
-    )
+@dataclass(frozen=True, slots=True)
+class RegisteredPerson:
+    """A person an opening registered: our id, and the record the journal system is sent.
+
+    The record carries the register's current name (an opening never renames the person, in the
+    journal system either), its protection, and the contact details this opening gave (the
+    journal system's upsert adds them and clears nothing; never a protected person's address).
+    """
+
+    id: str
+    record: PersonRecord
 
 
 def _identified(case: CaseRow) -> bool:
     return DocumentationRule(case.documentation_rule).keeps_identity
 
 
-def case_registered(session: AsyncSession, case: CaseRow, person: PersonRow, guardian: PersonRow | None) -> None:
+def case_registered(
+    session: AsyncSession, case: CaseRow, person: RegisteredPerson, guardian: RegisteredPerson | None
+) -> None:
     registration = CaseRegistration(
-        person=person_record(person),
+        person=person.record,
         unit=case.unit,
         intervention_id=case.intervention_id,
         intervention_name=case.intervention_name,
         process_steps=cast(ProcessSteps, case.process_steps),
         opened_on=case.opened_on,
-        guardian=None if guardian is None else person_record(guardian),
+        guardian=None if guardian is None else guardian.record,
     )
     if _identified(case):
         events.case_registered(
@@ -68,13 +74,14 @@ def case_registered(session: AsyncSession, case: CaseRow, person: PersonRow, gua
             registration,
             person_id=person.id,
             guardian_person_id=None if guardian is None else guardian.id,
+            committee=case.committee,
         )
 
 
 def note_added(session: AsyncSession, case: CaseRow, note: CaseNoteRow) -> None:
     entry = JournalEntry(kind=EntryKind(note.kind), occurred_on=note.occurred_on, text=note.text)
     if _identified(case):
-        events.note_added(session, case.id, entry, note_id=note.id)
+        events.note_added(session, case.id, entry, note_id=note.id, committee=case.committee)
 
 
 def plan_set(session: AsyncSession, case: CaseRow, plan: CasePlanRow) -> None:
@@ -93,7 +100,7 @@ def plan_set(session: AsyncSession, case: CaseRow, plan: CasePlanRow) -> None:
         personal=PlanPersonal(next_of_kin=(plan.personal or {}).get("next_of_kin")),
     )
     if _identified(case):
-        events.plan_set(session, case.id, record, version=plan.version)
+        events.plan_set(session, case.id, record, version=plan.version, committee=case.committee)
 
 
 def session_recorded(session: AsyncSession, case: CaseRow, row: CaseSessionRow) -> None:
@@ -104,7 +111,7 @@ def session_recorded(session: AsyncSession, case: CaseRow, row: CaseSessionRow) 
         text=f"{SESSION_FORMS.get(row.form, 'Samtal')} {row.number}{cap} genomförd.",
     )
     if _identified(case):
-        events.session_recorded(session, case.id, entry, session_id=row.id, number=row.number)
+        events.session_recorded(session, case.id, entry, session_id=row.id, number=row.number, committee=case.committee)
 
 
 def case_closed(session: AsyncSession, case: CaseRow) -> None:
@@ -128,15 +135,16 @@ def case_closed(session: AsyncSession, case: CaseRow) -> None:
     if case.participant_view:
         lines.append(f"Den enskildes uppfattning: {case.participant_view}")
     entry = JournalEntry(kind=EntryKind.closing, occurred_on=case.closed_on, text="\n".join(lines))
-    events.case_closed(session, case.id, closing, entry=entry)
+    events.case_closed(session, case.id, closing, entry=entry, committee=case.committee)
 
 
-def person_updated(session: AsyncSession, person: PersonRow) -> None:
+def person_updated(session: AsyncSession, person: PersonRow, contact: Contact) -> None:
+    """The person as the journal system keeps them after a change (`protection.journal_contact`)."""
     update = PersonContactUpdate(
         name=person.name,
-        address=None if person.protected_identity else person.address,
-        phone=person.phone,
-        email=person.email,
+        address=None if person.protected_identity else contact.address,
+        phone=contact.phone,
+        email=contact.email,
         protected_identity=person.protected_identity,
     )
-    events.person_updated(session, person.id, update)
+    events.person_updated(session, person.id, update, committee=person.committee)

@@ -29,22 +29,78 @@ from app.kit.clock import now
 
 
 class PersonRow(Base):
-    """An identified person, one record shared by all their cases (as in the journal system)."""
+    """An identified person in one committee's register.
+
+    Each social committee is its own controller with its own register, so a person row belongs
+    to one committee (unique on committee and personnummer). Within the committee the row is
+    shared by the units that have a case with the person, as the journal system shares it
+    (seed 004). Contact details are not here: each unit records its own (`PersonContactRow`).
+    The current name carries who recorded it and when; earlier and differing names are kept as
+    versions (`PersonNameRow`).
+    """
 
     __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("committee", "personnummer", name="uq_persons_committee_personnummer"),)
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)
-    personnummer: Mapped[str] = mapped_column(String(12), unique=True)  # 12 digits, canonical
+    committee: Mapped[str] = mapped_column(String(64))
+    personnummer: Mapped[str] = mapped_column(String(12))  # 12 digits, canonical
     name: Mapped[str] = mapped_column(String(200))
-    address: Mapped[str | None] = mapped_column(String(300), nullable=True)  # never for protected persons
-    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    name_source: Mapped[str] = mapped_column(String(20))  # registration | change
+    name_recorded_by: Mapped[str] = mapped_column(String(200))  # the token's sub
+    name_recorded_unit: Mapped[str] = mapped_column(String(100))
+    name_recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     protected_identity: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
 
     def __repr__(self) -> str:  # never the values
         return f"PersonRow(id={self.id!r})"
+
+
+class PersonContactRow(Base):
+    """Contact details of a person as one unit recorded them.
+
+    Shown to another unit only while that unit has a case with the person too; a protected
+    person's phone and e-mail only to the unit that recorded them, and their address is never
+    stored at all (OSL 22:1).
+    """
+
+    __tablename__ = "person_contacts"
+
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    address: Mapped[str | None] = mapped_column(String(300), nullable=True)  # never for protected persons
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    email: Mapped[str | None] = mapped_column(String(254), nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+    def __repr__(self) -> str:  # never the values
+        return f"PersonContactRow(person_id={self.person_id!r}, unit={self.unit!r})"
+
+
+class PersonNameRow(Base):
+    """A name of the person that is not (or no longer) the register's current name.
+
+    `source`: `registration` or `change` for a name that was current until `superseded_at`;
+    `opening` for a different name an opening carried, recorded but not adopted (a case opening
+    never renames the person: a change is an explicit `PATCH`).
+    """
+
+    __tablename__ = "person_names"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(20))
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_unit: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    def __repr__(self) -> str:  # never the values
+        return f"PersonNameRow(id={self.id!r})"
 
 
 class CaseRow(Base):

@@ -1,39 +1,75 @@
-"""Identified persons: one record each, shared by all their cases; the registry occurrence question.
+"""Identified persons: one register per committee, shared by the units that have a case with them.
 
-Only the standard rule (SoL 14:3) registers a person. A protected person's address
-(skyddade personuppgifter) is not stored at all: the journal system takes it from the
-population register itself.
+Only the standard rule (SoL 14:3) registers a person. Each social committee is its own
+controller, so a person row belongs to one committee, and every read and write here is scoped
+by the caller's committee. Within it:
+
+- a unit sees and changes the register data (personnummer, name, protection) only while it
+  has a case with the person, as case subject or as guardian; otherwise the person does not
+  exist for it (404);
+- contact details are recorded per unit (`protection.contacts_shown` decides what another unit
+  with a case sees);
+- the name is never overwritten silently: a change is recorded as a new version (who, when);
+  a different name carried by a later opening is kept as a version, not adopted, and the
+  journal system keeps the register's name;
+- `protected_identity` is raised by any unit with a case, by an opening or a change, and
+  cleared only by a change carrying the scope `persons:protect`, audited; an opening never
+  clears it. A protected person's address is not stored at all (the journal system takes it
+  from the population register itself).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import journal_events
 from app.cases.audit import Action, AuditTrail
-from app.cases.models import CaseRow, PersonRow
+from app.cases.journal_events import RegisteredPerson
+from app.cases.models import CaseRow, PersonContactRow, PersonNameRow, PersonRow
 from app.cases.problems import invalid_fields
-from app.cases.protection import PROTECTED_IDENTITY, PersonIdentity, Scrubber, storable_address
+from app.cases.protection import (
+    PROTECTED_IDENTITY,
+    Contact,
+    PersonIdentity,
+    Scrubber,
+    contacts_shown,
+    journal_contact,
+    storable_address,
+)
 from app.cases.redaction import Redaction
 from app.cases.repository import CaseRepository
 from app.cases.schemas import PersonPatchIn
 from app.catalog.domain import SubjectRule
 from app.core.auth import Caller
 from app.core.db import new_id
-from app.core.errors import NOT_FOUND, ProblemError
-from app.kit.clock import today
+from app.core.errors import FORBIDDEN, NOT_FOUND, ProblemError
+from app.journal.port import PersonRecord
+from app.kit.clock import now, today
 from app.kit.personnummer import InvalidIdentityNumber, parse_identity_number
 
 _INVALID_PNR = "not a valid personnummer or samordningsnummer"
+PROTECT_SCOPE = "persons:protect"
 
 
 @dataclass(frozen=True, slots=True)
 class Registered:
-    person: PersonRow  # the one the case is registered on
-    guardian: PersonRow | None  # parent-targeted cases: the parent who takes part
+    person: RegisteredPerson  # the one the case is registered on
+    guardian: RegisteredPerson | None  # parent-targeted cases: the parent who takes part
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    """A person as one unit sees them: the register data, its own contact record, what other units
+    with a case recorded (as `contacts_shown` allows) and the name versions."""
+
+    person: PersonRow
+    own: Contact | None
+    others: list[Contact]
+    names: list[PersonNameRow]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +96,12 @@ class PersonRegistry:
         on: dt.date,
         scrubber: Scrubber,
     ) -> Registered:
-        """Validate and upsert the persons of an identified case (SoL 14:3).
+        """Validate and register the persons of an identified case (SoL 14:3) in the committee.
 
         Seed 004: a parent-targeted case is registered on the child's personnummer and the parent
         is the guardian who takes part; otherwise on the one who receives the intervention.
+        One statement registers both persons; a second adds the contact details the opening gave
+        to the unit's own record (only when it gave any).
         """
         errors: list[tuple[str, str, str]] = []
         if subject_rule is SubjectRule.child:
@@ -83,58 +121,163 @@ class PersonRegistry:
         if errors:
             raise invalid_fields(*errors)
 
-        for item in valid:
+        at = now()
+        caller = self.caller
+        rows: list[dict[str, Any]] = [
+            {
+                "id": new_id(),
+                "committee": caller.committee,
+                "personnummer": item.digits,
+                "name": (item.identity.name or "").strip(),
+                "name_source": "registration",
+                "name_recorded_by": caller.sub,
+                "name_recorded_unit": caller.unit,
+                "name_recorded_at": at,
+                "protected_identity": item.identity.protected_identity,
+                "created_at": at,
+                "updated_at": at,
+            }
+            for item in valid
+        ]
+        stored = await self.repo.upsert_persons(rows)
+        contacts: list[dict[str, Any]] = []
+        newly_protected: list[str] = []
+        registered: list[RegisteredPerson] = []
+        for item, row in zip(valid, rows, strict=True):
+            current = stored[item.digits]
+            known = current.id != row["id"]
+            if known and not _same_name(current.name, row["name"]):
+                # Not adopted: an opening never renames the person (here or in the journal system).
+                self.repo.add(
+                    PersonNameRow(
+                        id=new_id(),
+                        person_id=current.id,
+                        name=row["name"],
+                        source="opening",
+                        recorded_by=caller.sub,
+                        recorded_unit=caller.unit,
+                        recorded_at=at,
+                    )
+                )
+            if known and item.identity.protected_identity:
+                newly_protected.append(current.id)
             address, dropped = storable_address(item.path, item.identity)
             scrubber.redactions += dropped
-            await self.repo.insert_person_if_new(
-                {
-                    "id": new_id(),
-                    "personnummer": item.digits,
-                    "name": (item.identity.name or "").strip(),
-                    "address": address,
-                    "phone": _clean(item.identity.phone),
-                    "email": _clean(item.identity.email),
-                    "protected_identity": item.identity.protected_identity,
-                }
+            if current.protected_identity and address is not None:  # protected by another opening
+                scrubber.redactions.append(
+                    Redaction(path=f"{item.path}.address", kind="address", rule=PROTECTED_IDENTITY)
+                )
+                address = None
+            phone, email = _clean(item.identity.phone), _clean(item.identity.email)
+            if address is not None or phone is not None or email is not None:
+                contacts.append(
+                    {
+                        "person_id": current.id,
+                        "unit": caller.unit,
+                        "address": address,
+                        "phone": phone,
+                        "email": email,
+                        "recorded_by": caller.sub,
+                        "updated_at": at,
+                    }
+                )
+            record = PersonRecord(
+                personnummer=item.digits,
+                name=current.name,
+                address=address,
+                phone=phone,
+                email=email,
+                protected_identity=current.protected_identity,
             )
-        rows = await self.repo.persons_by_personnummer([v.digits for v in valid])
-        for item in valid:
-            scrubber.redactions += _add_contact(rows[item.digits], item.identity, item.path)
-        return Registered(rows[valid[0].digits], rows[valid[1].digits] if len(valid) == 2 else None)
+            registered.append(RegisteredPerson(current.id, record))
+        if newly_protected:
+            await self.repo.clear_addresses(newly_protected)
+        if contacts:
+            await self.repo.record_contacts(contacts)
+        return Registered(registered[0], registered[1] if len(registered) == 2 else None)
 
     # --- reading and changing a person --------------------------------------------------------------
 
-    async def get(self, person_id: str) -> PersonRow:
+    async def get(self, person_id: str) -> PersonView:
         person = await self._visible(person_id)
         self.audit.record(Action.person_read, person_ids=[person.id])
-        return person
+        return await self._view(person, await self.repo.contacts_of(person.id))
 
-    async def patch(self, person_id: str, body: PersonPatchIn) -> tuple[PersonRow, list[Redaction]]:
-        """Change contact data once, for every case of the person (as the journal system does)."""
-        person = await self._visible(person_id)
+    async def patch(self, person_id: str, body: PersonPatchIn) -> tuple[PersonView, list[Redaction]]:
+        """Change the register data (for every unit and case, as the journal system does) and the
+        calling unit's own contact details."""
+        person = await self._visible(person_id, for_update=True)
         given = body.model_fields_set
+        at = now()
         redactions: list[Redaction] = []
-        if "name" in given and body.name is not None:
-            person.name = body.name.strip()
-        if "phone" in given:
-            person.phone = _clean(body.phone)
-        if "email" in given:
-            person.email = _clean(body.email)
+        contacts = await self.repo.contacts_of(person.id)
         if "protected_identity" in given and body.protected_identity is not None:
-            person.protected_identity = body.protected_identity
-        if "address" in given:
-            person.address = _clean(body.address)
-        # OSL 22:1 — a protected person's address is never stored; setting the flag deletes it.
+            self._protect(person, body.protected_identity, contacts)
+        if "name" in given and body.name is not None and body.name.strip() != person.name:
+            # Never a silent overwrite: the replaced name stays as a version with who set it and when.
+            self.repo.add(
+                PersonNameRow(
+                    id=new_id(),
+                    person_id=person.id,
+                    name=person.name,
+                    source=person.name_source,
+                    recorded_by=person.name_recorded_by,
+                    recorded_unit=person.name_recorded_unit,
+                    recorded_at=person.name_recorded_at,
+                    superseded_at=at,
+                )
+            )
+            person.name, person.name_source = body.name.strip(), "change"
+            person.name_recorded_by, person.name_recorded_unit, person.name_recorded_at = (
+                self.caller.sub,
+                self.caller.unit,
+                at,
+            )
+        if given & {"address", "phone", "email"}:
+            own = next((c for c in contacts if c.unit == self.caller.unit), None)
+            if own is None:
+                own = PersonContactRow(person_id=person.id, unit=self.caller.unit)
+                self.repo.add(own)
+                contacts.append(own)
+            for name in ("address", "phone", "email"):
+                if name in given:
+                    setattr(own, name, _clean(getattr(body, name)))
+            own.recorded_by, own.updated_at = self.caller.sub, at
+        # OSL 22:1 — a protected person's address is never stored.
         if person.protected_identity:
             if "address" in given and _clean(body.address) is not None:
                 redactions.append(Redaction(path="address", kind="address", rule=PROTECTED_IDENTITY))
-            person.address = None
-        journal_events.person_updated(self.session, person)
+            for contact in contacts:
+                contact.address = None
+        person.updated_at = at
+        everyone = [_contact(c) for c in contacts]
+        sent = journal_contact(self.caller.unit, everyone, protected=person.protected_identity)
+        journal_events.person_updated(self.session, person, sent)
         self.audit.record(Action.person_updated, person_ids=[person.id])
-        return person, redactions
+        return await self._view(person, contacts), redactions
 
-    async def _visible(self, person_id: str) -> PersonRow:
-        person = await self.repo.person_in_unit(person_id, self.caller)
+    def _protect(self, person: PersonRow, protect: bool, contacts: list[PersonContactRow]) -> None:
+        """Raised by any unit with a case; cleared only with `persons:protect`. Both are audited."""
+        if protect == person.protected_identity:
+            return
+        if not protect and not self.caller.has(PROTECT_SCOPE):
+            raise ProblemError(
+                FORBIDDEN,
+                f"Clearing protected_identity (skyddade personuppgifter) requires the scope `{PROTECT_SCOPE}`.",
+                required_scope=PROTECT_SCOPE,
+            )
+        person.protected_identity = protect
+        action = Action.person_protection_raised if protect else Action.person_protection_cleared
+        self.audit.record(action, person_ids=[person.id])
+
+    async def _view(self, person: PersonRow, contacts: list[PersonContactRow]) -> PersonView:
+        own, others = contacts_shown(
+            self.caller.unit, [_contact(c) for c in contacts], protected=person.protected_identity
+        )
+        return PersonView(person, own, others, await self.repo.names_of(person.id))
+
+    async def _visible(self, person_id: str, *, for_update: bool = False) -> PersonRow:
+        person = await self.repo.person_in_unit(person_id, self.caller, for_update=for_update)
         if person is None:
             raise ProblemError(NOT_FOUND, "No person with this id has a case in the calling unit.")
         return person
@@ -142,16 +285,24 @@ class PersonRegistry:
     # --- registry occurrence (förekomst) ----------------------------------------------------------
 
     async def occurrences(self, personnummer: str) -> tuple[PersonRow | None, list[CaseRow]]:
-        """Whether the person has or had identified cases in the committee; exempted cases have no
-        person, so they can never be found."""
+        """Whether the person has or had identified cases in the caller's committee; exempted cases
+        have no person, so they can never be found, and another committee's register is not asked."""
         try:
             digits = parse_identity_number(personnummer, today=today()).digits
         except InvalidIdentityNumber:
             raise invalid_fields(("personnummer", "invalid_personnummer", _INVALID_PNR)) from None
-        person = await self.repo.person_by_personnummer(digits)
+        person = await self.repo.person_by_personnummer(self.caller.committee, digits)
         cases = [] if person is None else await self.repo.occurrences(person.id, self.caller.committee)
         self.audit.record(Action.registry_occurrence, person_ids=[None if person is None else person.id])
         return person, cases
+
+
+def _contact(row: PersonContactRow) -> Contact:
+    return Contact(row.unit, row.address, row.phone, row.email, row.updated_at)
+
+
+def _same_name(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
 
 
 def _clean(value: str | None) -> str | None:
@@ -171,24 +322,3 @@ def _validate(
     except InvalidIdentityNumber:
         return None, [*errors, (f"{path}.personnummer", "invalid_personnummer", _INVALID_PNR)]
     return (None if errors else _Valid(path, digits, person)), errors
-
-
-def _add_contact(row: PersonRow, given: PersonIdentity, path: str) -> list[Redaction]:
-    """An opening adds what it was given to a known person; nothing is cleared and the protected flag
-    is only ever raised (as the journal system's upsert does)."""
-    if given.protected_identity:
-        row.protected_identity = True
-    if given.name and given.name.strip():
-        row.name = given.name.strip()
-    if _clean(given.phone):
-        row.phone = _clean(given.phone)
-    if _clean(given.email):
-        row.email = _clean(given.email)
-    address = _clean(given.address)
-    if row.protected_identity:
-        row.address = None
-        if address is not None and not given.protected_identity:  # else storable_address listed it
-            return [Redaction(path=f"{path}.address", kind="address", rule=PROTECTED_IDENTITY)]
-    elif address is not None:
-        row.address = address
-    return []

@@ -6,13 +6,18 @@
   personnummer, phone number, e-mail address or street address (`redaction.scrub_text`).
 - SoL 14:3 (`standard`): the person is registered; free text is kept as written (the record
   is identified by law) and never logged.
-- Protected personal data (skyddade personuppgifter, OSL 22:1): the address is not stored.
+- Protected personal data (skyddade personuppgifter, OSL 22:1): the address is not stored;
+  phone and e-mail are shown only to the unit that recorded them.
+- Contact details are recorded per unit: another unit sees them only while it has a case with
+  the person too (the caller establishes the case; these rules decide what it then sees).
 
 Redaction records name the path, the kind and the rule — never the value.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -75,6 +80,63 @@ def storable_address(path: str, person: PersonIdentity) -> tuple[str | None, lis
     if person.protected_identity and address is not None:
         return None, [Redaction(path=f"{path}.address", kind="address", rule=PROTECTED_IDENTITY)]
     return address, []
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Contact:
+    """Contact details of a person as one unit recorded them. `repr` shows none of the values."""
+
+    unit: str
+    address: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    recorded_at: dt.datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"Contact(unit={self.unit!r}, ****)"
+
+    @property
+    def empty(self) -> bool:
+        return self.address is None and self.phone is None and self.email is None
+
+
+def _newest_first(contacts: Sequence[Contact]) -> list[Contact]:
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return sorted(contacts, key=lambda c: _utc(c.recorded_at) or oldest, reverse=True)
+
+
+def _utc(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+
+
+# OSL 22:1 — a protected person's address is never stored, and their phone and e-mail are shown
+# to no unit but the one that recorded them. Otherwise a unit with a case sees what the other
+# units with a case recorded (seed 004: a change of contact data shows in every case).
+def contacts_shown(unit: str, contacts: Sequence[Contact], *, protected: bool) -> tuple[Contact | None, list[Contact]]:
+    """(the unit's own record, the other units' records newest first) as shown to `unit`, which
+    has a case with the person (without one it sees nothing at all)."""
+    own = next((c for c in contacts if c.unit == unit), None)
+    if own is not None and protected:
+        own = Contact(own.unit, None, own.phone, own.email, own.recorded_at)
+    if protected:
+        return own, []
+    return own, [c for c in _newest_first(contacts) if c.unit != unit and not c.empty]
+
+
+# OSL 22:1 — the journal system keeps one set of contact details per person and never gets a
+# protected person's address.
+def journal_contact(unit: str, contacts: Sequence[Contact], *, protected: bool) -> Contact:
+    """The contact details the journal system is sent after `unit` changed its record: field by
+    field the changing unit's value, else the most recently recorded value of another unit, so
+    one unit clearing its value does not erase what another still knows."""
+    ordered = [c for c in contacts if c.unit == unit] + [c for c in _newest_first(contacts) if c.unit != unit]
+
+    def first(name: str) -> str | None:
+        return next((value for c in ordered if (value := getattr(c, name)) is not None), None)
+
+    return Contact(unit, None if protected else first("address"), first("phone"), first("email"))
 
 
 @dataclass

@@ -58,19 +58,26 @@ RegistryReader = Annotated[PersonRegistry, Depends(_registry_reader)]
 
 @persons_router.get("/{person_id}", response_model=PersonDoc, responses=problem_openapi(401, 403, 404, 422))
 async def get_person(person_id: PersonId, registry: PersonReader) -> PersonDoc:
-    """A person registered in one of the calling unit's identified cases (audited).
+    """A person of the caller's committee while the calling unit has a case with them, as case
+    subject or guardian (audited); otherwise 404, as for a person that does not exist.
 
-    A protected person's address is never returned (it is not stored).
+    `address`, `phone` and `email` are what the calling unit recorded; `other_units_contacts`
+    what other units with a case recorded — never a protected person's (whose phone and e-mail
+    only the recording unit sees, and whose address is not stored at all).
     """
     return PersonDoc.of(await registry.get(person_id))
 
 
 @persons_router.patch("/{person_id}", response_model=PersonDoc, responses=problem_openapi(401, 403, 404, 422))
 async def patch_person(person_id: PersonId, body: PersonPatchIn, registry: PersonWriter) -> PersonDoc:
-    """Change contact data once, for every case of the person (as in the journal system).
+    """Change the person while the calling unit has a case with them.
 
-    Setting `protected_identity` deletes any stored address; an address sent for a protected
-    person is not stored (`redactions` says so).
+    `name` and `protected_identity` are the committee's register data: they apply to every case
+    (as in the journal system). A new name is a new version (who, when; see `names`).
+    `protected_identity` can be raised by any unit with a case, which deletes every stored
+    address; clearing it needs the scope `persons:protect` (403 without) and is audited.
+    `address`, `phone` and `email` change the calling unit's own contact record; an address
+    sent for a protected person is not stored (`redactions` says so).
     """
     person, redactions = await registry.patch(person_id, body)
     return PersonDoc.of(person, redactions)
@@ -110,8 +117,8 @@ async def list_audit(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> AuditPageDoc:
-    """The audit trail of the caller's unit, newest first. A token whose `unit` is the committee itself
-    sees every unit of the committee."""
+    """The audit trail of the caller's unit, newest first. With the scope `audit:committee` as well, the
+    trail of every unit of the caller's committee."""
     rows = await AuditRepository(session).page(
         caller, case_id=case_id, person_id=person_id, since=since, after=decode_cursor(cursor), limit=limit + 1
     )

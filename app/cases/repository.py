@@ -1,17 +1,24 @@
-"""Every case, person and unit-process query. Each case query is scoped to the caller's unit."""
+"""Every case, person and unit-process query. Each case query is scoped to the caller's unit, each
+person query to the caller's committee."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.cases.models import CasePlanRow, CaseRow, PersonRow, UnitProcessRow
+from app.cases.models import CasePlanRow, CaseRow, PersonContactRow, PersonNameRow, PersonRow, UnitProcessRow
 from app.core.auth import Caller
+
+
+class StoredPerson(NamedTuple):
+    id: str
+    name: str
+    protected_identity: bool
 
 
 def _in_unit(query: Select[CaseRow], caller: Caller) -> Select[CaseRow]:
@@ -69,34 +76,70 @@ class CaseRepository:
 
     # --- persons ---------------------------------------------------------------------------------
 
-    async def insert_person_if_new(self, values: dict[str, Any]) -> bool:
-        """Insert unless the personnummer is known (concurrent openings race safely); True if inserted."""
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(PersonRow)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=[PersonRow.personnummer])
-            .returning(PersonRow.id)
+    def _insert(self) -> Any:
+        return postgresql.insert if self.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+    async def upsert_persons(self, rows: list[dict[str, Any]]) -> dict[str, StoredPerson]:
+        """Insert the persons the committee does not know and raise `protected_identity` on those it
+        does, in one statement (concurrent openings race safely). Per personnummer: the row's id,
+        current name and protection as stored now; a known person keeps their id and name."""
+        statement = self._insert()(PersonRow).values(rows)
+        statement = statement.on_conflict_do_update(
+            index_elements=[PersonRow.committee, PersonRow.personnummer],
+            set_={"protected_identity": or_(PersonRow.protected_identity, statement.excluded.protected_identity)},
+        ).returning(PersonRow.id, PersonRow.personnummer, PersonRow.name, PersonRow.protected_identity)
+        result = await self.session.execute(statement)
+        return {row.personnummer: StoredPerson(row.id, row.name, bool(row.protected_identity)) for row in result}
+
+    async def record_contacts(self, rows: list[dict[str, Any]]) -> None:
+        """Add what an opening gave to each unit's own contact record: nothing is cleared."""
+        statement = self._insert()(PersonContactRow).values(rows)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[PersonContactRow.person_id, PersonContactRow.unit],
+            set_={
+                "address": func.coalesce(excluded.address, PersonContactRow.address),
+                "phone": func.coalesce(excluded.phone, PersonContactRow.phone),
+                "email": func.coalesce(excluded.email, PersonContactRow.email),
+                "recorded_by": excluded.recorded_by,
+                "updated_at": excluded.updated_at,
+            },
         )
-        return (await self.session.execute(statement)).scalar_one_or_none() is not None
+        await self.session.execute(statement)
 
-    async def person_by_personnummer(self, digits: str) -> PersonRow | None:
-        return (await self.session.scalars(select(PersonRow).where(PersonRow.personnummer == digits))).one_or_none()
+    async def clear_addresses(self, person_ids: list[str]) -> None:
+        """OSL 22:1: a person who becomes protected keeps no address in any unit's record."""
+        await self.session.execute(
+            update(PersonContactRow)
+            .where(PersonContactRow.person_id.in_(person_ids), PersonContactRow.address.is_not(None))
+            .values(address=None)
+            .execution_options(synchronize_session=False)
+        )
 
-    async def persons_by_personnummer(self, digits: list[str]) -> dict[str, PersonRow]:
-        rows = (await self.session.scalars(select(PersonRow).where(PersonRow.personnummer.in_(digits)))).all()
-        return {row.personnummer: row for row in rows}
+    async def person_by_personnummer(self, committee: str, digits: str) -> PersonRow | None:
+        query = select(PersonRow).where(PersonRow.committee == committee, PersonRow.personnummer == digits)
+        return (await self.session.scalars(query)).one_or_none()
 
-    async def person_in_unit(self, person_id: str, caller: Caller) -> PersonRow | None:
-        """The person, if one of their cases (registered or as guardian) is carried out by the caller's unit."""
+    async def person_in_unit(self, person_id: str, caller: Caller, *, for_update: bool = False) -> PersonRow | None:
+        """The person of the caller's committee, if one of their cases (registered or as guardian) is
+        carried out by the caller's unit; else None."""
         has_case = exists().where(
             CaseRow.committee == caller.committee,
             CaseRow.unit == caller.unit,
             or_(CaseRow.person_id == PersonRow.id, CaseRow.guardian_person_id == PersonRow.id),
         )
-        query = select(PersonRow).where(PersonRow.id == person_id, has_case)
+        query = select(PersonRow).where(PersonRow.id == person_id, PersonRow.committee == caller.committee, has_case)
+        if for_update:  # serialises changes of one person (the name versions, the protection flag)
+            query = query.with_for_update(of=PersonRow)
         return (await self.session.scalars(query)).one_or_none()
+
+    async def contacts_of(self, person_id: str) -> list[PersonContactRow]:
+        query = select(PersonContactRow).where(PersonContactRow.person_id == person_id)
+        return list((await self.session.scalars(query)).all())
+
+    async def names_of(self, person_id: str) -> list[PersonNameRow]:
+        query = select(PersonNameRow).where(PersonNameRow.person_id == person_id)
+        return list((await self.session.scalars(query.order_by(PersonNameRow.recorded_at))).all())
 
     async def occurrences(self, person_id: str, committee: str) -> list[CaseRow]:
         """Identified cases of the person in every unit of the committee (registry occurrence)."""

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, PersonRow
+from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow
 from app.cases.policy import CaseStatus, Identity, JournalSync, RegisteredOn, age_band, journal_sync_for
 from app.cases.protection import PersonIdentity
 from app.cases.redaction import Redaction
 from app.catalog.domain import DocumentationRule, Role, SubjectRule
 from app.journal.links import SyncState
 from app.journal.port import ClosingReason, EntryKind
+
+if TYPE_CHECKING:
+    from app.cases.persons import PersonView
 
 # The journal system's view of a case: delivery state and its reference.
 JournalView = tuple[SyncState, str | None]
@@ -419,13 +422,20 @@ class UnitProcessDoc(BaseModel):
 
 
 class PersonPatchIn(_In):
-    """Contact data as it changes; it applies to every case of the person (as in the journal system)."""
+    """A change of the person: `name` and `protected_identity` are the committee's register data (every
+    case, as in the journal system); `address`, `phone` and `email` are the calling unit's own record."""
 
-    name: str | None = Field(None, min_length=1, max_length=200, repr=False)
-    address: str | None = Field(None, max_length=300, repr=False)
+    name: str | None = Field(
+        None, min_length=1, max_length=200, repr=False, description="A new name is recorded as a new version."
+    )
+    address: str | None = Field(None, max_length=300, repr=False, description="Never stored for protected persons.")
     phone: str | None = Field(None, max_length=40, repr=False)
     email: str | None = Field(None, max_length=254, repr=False)
-    protected_identity: bool | None = Field(None, description="Setting it deletes any stored address.")
+    protected_identity: bool | None = Field(
+        None,
+        description="`true` (any unit with a case) deletes every stored address; `false` needs the scope "
+        "`persons:protect`.",
+    )
 
     @model_validator(mode="after")
     def _name_not_cleared(self) -> PersonPatchIn:
@@ -436,28 +446,83 @@ class PersonPatchIn(_In):
         return self
 
 
+class ContactDoc(BaseModel):
+    """Contact details as another unit with a case recorded them."""
+
+    address: str | None
+    phone: str | None
+    email: str | None
+    recorded_at: dt.datetime | None
+
+
+class NameVersionDoc(BaseModel):
+    name: str
+    source: Literal["registration", "change", "opening"] = Field(
+        description="`registration`: the name the person was registered with; `change`: set by a change; "
+        "`opening`: a different name a later case opening carried, recorded but not adopted."
+    )
+    recorded_at: dt.datetime
+    current: bool = Field(description="The register's name now.")
+
+
 class PersonDoc(BaseModel):
     id: str
     personnummer: str = Field(description="12 digits.")
-    name: str
-    address: str | None = Field(description="Never for a protected person (it is not stored).")
-    phone: str | None
-    email: str | None
+    name: str = Field(description="The committee register's current name.")
+    address: str | None = Field(description="As the calling unit recorded it. Never for a protected person.")
+    phone: str | None = Field(description="As the calling unit recorded it.")
+    email: str | None = Field(description="As the calling unit recorded it.")
     protected_identity: bool
+    other_units_contacts: list[ContactDoc] = Field(
+        description="What other units that also have a case with the person recorded, newest first. "
+        "Always empty for a protected person."
+    )
+    names: list[NameVersionDoc] = Field(description="Every name version, oldest first.")
     redactions: list[RedactionDoc]
 
     @classmethod
-    def of(cls, row: PersonRow, redactions: list[Redaction] | None = None) -> PersonDoc:
+    def of(cls, view: PersonView, redactions: list[Redaction] | None = None) -> PersonDoc:
+        row, own = view.person, view.own
+        names = [
+            NameVersionDoc.model_validate(
+                {"name": n.name, "source": n.source, "recorded_at": _utc(n.recorded_at), "current": False}
+            )
+            for n in view.names
+        ]
+        names.append(
+            NameVersionDoc.model_validate(
+                {
+                    "name": row.name,
+                    "source": row.name_source,
+                    "recorded_at": _utc(row.name_recorded_at),
+                    "current": True,
+                }
+            )
+        )
         return cls(
             id=row.id,
             personnummer=row.personnummer,
             name=row.name,
-            address=None if row.protected_identity else row.address,
-            phone=row.phone,
-            email=row.email,
+            address=None if row.protected_identity or own is None else own.address,
+            phone=None if own is None else own.phone,
+            email=None if own is None else own.email,
             protected_identity=row.protected_identity,
+            other_units_contacts=[
+                ContactDoc(
+                    address=c.address,
+                    phone=c.phone,
+                    email=c.email,
+                    recorded_at=None if c.recorded_at is None else _utc(c.recorded_at),
+                )
+                for c in view.others
+            ],
+            names=sorted(names, key=lambda n: n.recorded_at),
             redactions=[RedactionDoc.of(r) for r in redactions or []],
         )
+
+
+def _utc(moment: dt.datetime) -> dt.datetime:
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 # --- registry and audit ------------------------------------------------------------------------

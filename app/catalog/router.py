@@ -46,9 +46,13 @@ async def register_committee(
     session: SessionDep,
     store: CatalogStoreDep,
 ) -> CommitteeDoc:
-    """Register (or rename) a committee, so that its decisions can be recorded."""
+    """Register a committee, so that its decisions can be recorded, or rename it.
+
+    A committee may change only itself (the token's `committee`); registering a new committee,
+    or changing another, needs the scope `catalog:admin` as well (403 without).
+    """
     committee = Committee(committee_id, body.name)
-    await CatalogService(session, store).register_committee(committee)
+    await CatalogService(session, store).put_committee(committee, caller)
     return CommitteeDoc.of(committee)
 
 

@@ -10,8 +10,11 @@ from app.catalog.domain import Committee, Decision
 from app.catalog.repository import CatalogRepository
 from app.catalog.rules import Violation, check_decision
 from app.catalog.store import CatalogStore
+from app.core.auth import Caller
 from app.core.db import on_commit
-from app.core.errors import ProblemError, problem_type
+from app.core.errors import FORBIDDEN, ProblemError, problem_type
+
+CATALOG_ADMIN = "catalog:admin"
 
 DECISION_VIOLATES_LAW = problem_type(
     "decision-violates-law",
@@ -54,6 +57,24 @@ class CatalogService:
         await self.repo.add_decision(decision)
         on_commit(self.session, lambda: self.store.add([], [decision]))
         return decision
+
+    async def put_committee(self, committee: Committee, caller: Caller) -> None:
+        """Register or rename a committee for an API caller: each committee is its own controller and
+        changes only itself; a new committee, or another one, needs `catalog:admin`."""
+        if not caller.has(CATALOG_ADMIN):
+            if not await self.repo.committee_exists(committee.id):
+                raise ProblemError(
+                    FORBIDDEN,
+                    f"Registering a new committee requires the scope `{CATALOG_ADMIN}`.",
+                    required_scope=CATALOG_ADMIN,
+                )
+            if committee.id != caller.committee:
+                raise ProblemError(
+                    FORBIDDEN,
+                    f"A committee may change only itself; another committee requires the scope `{CATALOG_ADMIN}`.",
+                    required_scope=CATALOG_ADMIN,
+                )
+        await self.register_committee(committee)
 
     async def register_committee(self, committee: Committee) -> None:
         if await self.repo.upsert_committee(committee):

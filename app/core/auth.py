@@ -31,6 +31,10 @@ SCOPES: dict[str, str] = {
     "disposal:run": "Run disposal (gallring) and archive transfer",
     "outbox:admin": "Inspect and retry journal-system deliveries",
     "audit:read": "Read the audit trail",
+    "persons:protect": "Clear a person's protected identity (skyddade personuppgifter)",
+    "catalog:admin": "Register new committees (catalog:write renames only the own committee)",
+    "audit:committee": "With audit:read: the audit trail of every unit of the committee, not only the own",
+    "outbox:admin:all": "With outbox:admin: every committee's deliveries, not only the own committee's",
 }
 
 DEV_ISSUER = "iub-dev"

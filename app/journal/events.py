@@ -70,6 +70,9 @@ def _person(data: dict[str, Any]) -> PersonRecord:
 
 
 # --- building events (services, inside their transaction) ---------------------------------
+# `committee` is the committee whose record the event carries: `outbox:admin` sees and retries
+# only its own committee's events. Services always give it; an event without one is seen only
+# with `outbox:admin:all`.
 
 
 ENTRY_KINDS = frozenset({EventKind.note_added, EventKind.session_recorded})
@@ -82,6 +85,7 @@ def case_registered(
     *,
     person_id: str | None = None,
     guardian_person_id: str | None = None,
+    committee: str | None = None,
 ) -> str:
     payload: dict[str, Any] = {"case_id": case_id, "registration": _json(registration)}
     if person_id is not None:
@@ -94,31 +98,80 @@ def case_registered(
         aggregate_id=case_id,
         kind=EventKind.case_registered,
         payload=payload,
+        committee=committee,
     )
 
 
-def note_added(session: AsyncSession, case_id: str, entry: JournalEntry, *, note_id: str | None = None) -> str:
+def note_added(
+    session: AsyncSession,
+    case_id: str,
+    entry: JournalEntry,
+    *,
+    note_id: str | None = None,
+    committee: str | None = None,
+) -> str:
     payload: dict[str, Any] = {"case_id": case_id, "entry": _json(entry)}
     if note_id is not None:
         payload["note_id"] = note_id
-    return enqueue(session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.note_added, payload=payload)
-
-
-def session_recorded(session: AsyncSession, case_id: str, entry: JournalEntry, *, session_id: str, number: int) -> str:
-    payload = {"case_id": case_id, "session_id": session_id, "number": number, "entry": _json(entry)}
     return enqueue(
-        session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.session_recorded, payload=payload
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.note_added,
+        payload=payload,
+        committee=committee,
     )
 
 
-def plan_set(session: AsyncSession, case_id: str, plan: InterventionPlan, *, version: int | None = None) -> str:
+def session_recorded(
+    session: AsyncSession,
+    case_id: str,
+    entry: JournalEntry,
+    *,
+    session_id: str,
+    number: int,
+    committee: str | None = None,
+) -> str:
+    payload = {"case_id": case_id, "session_id": session_id, "number": number, "entry": _json(entry)}
+    return enqueue(
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.session_recorded,
+        payload=payload,
+        committee=committee,
+    )
+
+
+def plan_set(
+    session: AsyncSession,
+    case_id: str,
+    plan: InterventionPlan,
+    *,
+    version: int | None = None,
+    committee: str | None = None,
+) -> str:
     payload: dict[str, Any] = {"case_id": case_id, "plan": _json(plan)}
     if version is not None:
         payload["version"] = version
-    return enqueue(session, aggregate_type="case", aggregate_id=case_id, kind=EventKind.plan_set, payload=payload)
+    return enqueue(
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.plan_set,
+        payload=payload,
+        committee=committee,
+    )
 
 
-def case_closed(session: AsyncSession, case_id: str, closing: CaseClosing, *, entry: JournalEntry | None = None) -> str:
+def case_closed(
+    session: AsyncSession,
+    case_id: str,
+    closing: CaseClosing,
+    *,
+    entry: JournalEntry | None = None,
+    committee: str | None = None,
+) -> str:
     payload: dict[str, Any] = {"case_id": case_id, "closing": _json(closing)}
     if entry is not None:
         payload["entry"] = _json(entry)
@@ -128,16 +181,20 @@ def case_closed(session: AsyncSession, case_id: str, closing: CaseClosing, *, en
         aggregate_id=case_id,
         kind=EventKind.case_closed,
         payload=payload,
+        committee=committee,
     )
 
 
-def person_updated(session: AsyncSession, person_id: str, update: PersonContactUpdate) -> str:
+def person_updated(
+    session: AsyncSession, person_id: str, update: PersonContactUpdate, *, committee: str | None = None
+) -> str:
     return enqueue(
         session,
         aggregate_type="person",
         aggregate_id=person_id,
         kind=EventKind.person_updated,
         payload={"person_id": person_id, "update": _json(update)},
+        committee=committee,
     )
 
 

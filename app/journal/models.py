@@ -35,6 +35,9 @@ class OutboxEvent(Base):
     id: Mapped[str] = mapped_column(Uuid, unique=True)
     aggregate_type: Mapped[str] = mapped_column(String(20))  # "case" | "person"
     aggregate_id: Mapped[str] = mapped_column(Uuid)
+    # The committee whose record the event carries (`outbox:admin` is scoped by it). NULL only for
+    # events whose committee could not be told: those are seen only with `outbox:admin:all`.
+    committee: Mapped[str | None] = mapped_column(String(64), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|in_flight|delivered|dead

@@ -19,8 +19,10 @@ def enqueue(
     aggregate_id: str,
     kind: str,
     payload: dict[str, Any],
+    committee: str | None = None,
 ) -> str:
-    """Add an event to the caller's transaction; returns its id (the Idempotency-Key)."""
+    """Add an event to the caller's transaction; returns its id (the Idempotency-Key). `committee`
+    is whose record it carries (what `outbox:admin` is scoped by)."""
     event_id = new_id()
     session.add(
         OutboxEvent(
@@ -29,6 +31,7 @@ def enqueue(
             aggregate_id=aggregate_id,
             kind=kind,
             payload=payload,
+            committee=committee,
             status="pending",
             attempts=0,
         )

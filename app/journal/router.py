@@ -1,5 +1,8 @@
 """Outbox administration (`outbox:admin`) and the Prometheus endpoint.
 
+- Scope: `outbox:admin` sees and retries only the events of its own committee (the token's
+  `committee`; each committee is its own controller); with `outbox:admin:all` as well, every
+  committee's. Another committee's event is answered like one that does not exist (404).
 - `GET /v1/outbox?status=&limit=&cursor=`: events oldest first, without payloads (a payload
   holds identity values; an admin needs the state, not the data).
 - `POST /v1/outbox/{event_id}/retry`: a dead or pending event becomes due now with its attempts
@@ -22,7 +25,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, Field
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
 from app.core.auth import Caller, require
 from app.core.db import SessionDep
@@ -44,6 +47,12 @@ metrics_router = APIRouter(tags=["outbox"])
 
 Status = Literal["pending", "in_flight", "delivered", "dead"]
 Admin = Annotated[Caller, Depends(require("outbox:admin"))]
+ALL_COMMITTEES = "outbox:admin:all"
+
+
+def _visible_to(query: Select[OutboxEvent], caller: Caller) -> Select[OutboxEvent]:
+    """Only the caller's committee's events, unless the token carries `outbox:admin:all`."""
+    return query if caller.has(ALL_COMMITTEES) else query.where(OutboxEvent.committee == caller.committee)
 
 
 class OutboxEventDoc(BaseModel):
@@ -108,13 +117,14 @@ def _decode_cursor(cursor: str) -> int:
 @router.get("", response_model=OutboxPage, responses=problem_openapi(401, 403, 422))
 async def list_events(
     session: SessionDep,
-    _: Admin,
+    caller: Admin,
     status: Annotated[Status | None, Query(description="Only events with this status.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(description="From a previous page's `next_cursor`.")] = None,
 ) -> OutboxPage:
-    """Outbox events, oldest first, without payloads."""
-    query = select(OutboxEvent).order_by(OutboxEvent.seq).limit(limit + 1)
+    """The caller's committee's outbox events (every committee's with `outbox:admin:all`), oldest
+    first, without payloads."""
+    query = _visible_to(select(OutboxEvent), caller).order_by(OutboxEvent.seq).limit(limit + 1)
     if status is not None:
         query = query.where(OutboxEvent.status == status)
     if cursor is not None:
@@ -126,13 +136,16 @@ async def list_events(
 
 
 @router.post("/{event_id}/retry", response_model=OutboxEventDoc, responses=problem_openapi(401, 403, 404, 409))
-async def retry_event(event_id: str, session: SessionDep, _: Admin) -> OutboxEventDoc:
-    """Make a dead or pending event due now, attempts reset (unblocks its case or person)."""
+async def retry_event(event_id: str, session: SessionDep, caller: Admin) -> OutboxEventDoc:
+    """Make a dead or pending event of the caller's committee due now, attempts reset (unblocks its
+    case or person)."""
     try:
         uuid.UUID(event_id)
     except ValueError:
         raise ProblemError(NOT_FOUND, "No such outbox event.") from None
-    row = await session.scalar(select(OutboxEvent).where(OutboxEvent.id == event_id).with_for_update())
+    row = await session.scalar(
+        _visible_to(select(OutboxEvent).where(OutboxEvent.id == event_id), caller).with_for_update()
+    )
     if row is None:
         raise ProblemError(NOT_FOUND, "No such outbox event.")
     if row.status not in ("dead", "pending"):

@@ -5,8 +5,9 @@ runs; a retry with the same key and the same request gets the first response bac
 body, `Location` and `Content-Type`, plus `Idempotent-Replayed: true`) and writes nothing. The
 same key with another request is a 422 (`idempotency-key-reused`); while the first request is
 still running, a retry gets 409 (`idempotency-key-in-progress`, `Retry-After: 1`). Keys are
-scoped to the caller (token `unit` and `sub`) and kept `IUB_IDEMPOTENCY_TTL_HOURS`; expired
-records are ignored and overwritten, and `purge_expired` deletes them.
+scoped to the caller (token `committee`, `unit` and `sub`: callers of different committees never
+share a key) and kept `IUB_IDEMPOTENCY_TTL_HOURS`; expired records are ignored and overwritten,
+and `purge_expired` deletes them.
 
 Adopting it, in a router module::
 
@@ -28,7 +29,7 @@ How it works, and why:
 
 1. Claim. The dependency inserts an `in_progress` row in a short transaction of its own and
    commits it before the endpoint runs, so that a concurrent retry sees it (409). The primary
-   key (caller, key) makes racing claims safe on SQLite and PostgreSQL alike: exactly one insert
+   key (caller, key digest) makes racing claims safe on SQLite and PostgreSQL alike: exactly one insert
    wins. A row that is expired, or `in_progress` for longer than `LEASE` (its request crashed),
    is taken over by a conditional UPDATE, which is race-safe the same way.
 2. Run. The endpoint runs in the request's own transaction (`SessionDep`).
@@ -48,7 +49,9 @@ How it works, and why:
 
 The fingerprint that tells a retry from a different request is an HMAC-SHA256, keyed with
 `IUB_IDEMPOTENCY_SECRET`, over the method, the path, the query and the canonical JSON body:
-bodies can carry personnummer, and a bare hash over so small a space could be reversed.
+bodies can carry personnummer, and a bare hash over so small a space could be reversed. The
+key itself is stored the same way, never verbatim (`key_digest`, an HMAC over the caller's
+scope and the key): a client may put anything in a key, a personnummer included.
 The stored response is the real response, in clear: this assumes, as holds for this API, that
 responses of idempotent routes never carry a personnummer (case responses carry ids only).
 Keys, bodies and responses are never logged, and problems never echo the key.
@@ -172,12 +175,25 @@ def parse_key(raw: str) -> str | None:
     return value
 
 
-def caller_scope(unit: str, sub: str) -> str:
-    """The column value keys are scoped by: unit and subject, unambiguously joined."""
-    scope = json.dumps([unit, sub], ensure_ascii=False, separators=(",", ":"))
+def caller_scope(committee: str, unit: str, sub: str) -> str:
+    """The column value keys are scoped by: committee, unit and subject, unambiguously joined."""
+    scope = json.dumps([committee, unit, sub], ensure_ascii=False, separators=(",", ":"))
     if len(scope) <= 300:
         return scope
     return "sha256:" + hashlib.sha256(scope.encode("utf-8")).hexdigest()
+
+
+def key_digest(secret: str, caller: str, key: str) -> str:
+    """The key as stored: HMAC-SHA256 over the caller's scope and the key, 64 hex characters.
+
+    Never the key itself (a client may put anything in one); bound to the caller, so the same
+    key of two callers gives unrelated digests.
+    """
+    mac = hmac.new(secret.encode("utf-8"), digestmod=hashlib.sha256)
+    for part in (b"idempotency-key", caller.encode("utf-8"), key.encode("utf-8")):
+        mac.update(len(part).to_bytes(8, "big"))
+        mac.update(part)
+    return mac.hexdigest()
 
 
 def canonical_body(body: bytes) -> bytes:
@@ -208,11 +224,11 @@ def request_fingerprint(secret: str, method: str, path: str, query: str | bytes,
 
 @dataclass
 class IdempotencyClaim:
-    """This request's claim on a key: the row `(caller, key)` with `created_at == claimed_at`."""
+    """This request's claim on a key: the row `(caller, key_hmac)` with `created_at == claimed_at`."""
 
     db: Database
     caller: str
-    key: str
+    key: str  # the key's digest (`key_digest`), never the key
     fingerprint: str
     claimed_at: dt.datetime
     ttl: dt.timedelta
@@ -222,7 +238,7 @@ class IdempotencyClaim:
     def _owned(self) -> Any:
         return and_(
             IdempotencyRecord.caller == self.caller,
-            IdempotencyRecord.key == self.key,
+            IdempotencyRecord.key_hmac == self.key,
             IdempotencyRecord.state == IN_PROGRESS,
             IdempotencyRecord.created_at == self.claimed_at,
         )
@@ -300,7 +316,8 @@ async def claim_key(
     ttl: dt.timedelta,
     lease: dt.timedelta = LEASE,
 ) -> IdempotencyClaim:
-    """Claim `key` for `caller` in a short transaction of its own, committed on return.
+    """Claim `key` (the digest of the client's key) for `caller` in a short transaction of its own,
+    committed on return.
 
     Raises `ProblemError` 422 (the key was used for another request) or 409 (its first request
     is still running), or `_Replay` with the stored response of a finished first request.
@@ -312,13 +329,13 @@ async def claim_key(
                 insert(IdempotencyRecord)
                 .values(
                     caller=caller,
-                    key=key,
+                    key_hmac=key,
                     fingerprint=fingerprint,
                     state=IN_PROGRESS,
                     created_at=now,
                     expires_at=now + ttl,
                 )
-                .on_conflict_do_nothing(index_elements=["caller", "key"])
+                .on_conflict_do_nothing(index_elements=["caller", "key_hmac"])
             )
             if _rowcount(inserted) == 1:
                 return IdempotencyClaim(db, caller, key, fingerprint, now, ttl)
@@ -328,7 +345,7 @@ async def claim_key(
                 update(IdempotencyRecord)
                 .where(
                     IdempotencyRecord.caller == caller,
-                    IdempotencyRecord.key == key,
+                    IdempotencyRecord.key_hmac == key,
                     or_(
                         IdempotencyRecord.expires_at <= now,
                         and_(
@@ -354,7 +371,9 @@ async def claim_key(
                 return IdempotencyClaim(db, caller, key, fingerprint, now, ttl)
             record = (
                 await session.execute(
-                    select(IdempotencyRecord).where(IdempotencyRecord.caller == caller, IdempotencyRecord.key == key)
+                    select(IdempotencyRecord).where(
+                        IdempotencyRecord.caller == caller, IdempotencyRecord.key_hmac == key
+                    )
                 )
             ).scalar_one_or_none()
             if record is None:
@@ -419,10 +438,11 @@ async def _claim(
     secret = settings.idempotency_secret.get_secret_value()
     query: bytes = request.scope.get("query_string", b"")
     fingerprint = request_fingerprint(secret, request.method, request.scope["path"], query, await request.body())
+    scope = caller_scope(caller.committee, caller.unit, caller.sub)
     claim = await claim_key(
         db,
-        caller_scope(caller.unit, caller.sub),
-        key,
+        scope,
+        key_digest(secret, scope, key),
         fingerprint,
         now=clock.now(),
         ttl=dt.timedelta(hours=settings.idempotency_ttl_hours),

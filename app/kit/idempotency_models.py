@@ -14,9 +14,10 @@ from app.core.db import Base, JsonDoc
 class IdempotencyRecord(Base):
     __tablename__ = "idempotency_keys"
 
-    # Keys are scoped to the caller (token `sub` and `unit`).
+    # Keys are scoped to the caller (token `committee`, `unit` and `sub`).
     caller: Mapped[str] = mapped_column(String(300), primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # HMAC of the caller and the key (`key_digest`): the key itself is never stored.
+    key_hmac: Mapped[str] = mapped_column(String(64), primary_key=True)
     # HMAC of method, route and body: tells a retry from a different request, reveals nothing.
     fingerprint: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(20))  # in_progress | done

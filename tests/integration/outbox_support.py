@@ -116,13 +116,13 @@ def person_update_event(index: int) -> tuple[str, str, str, dict[str, Any]]:
     return ("person", person_id_for(index), *payload_of(events.person_updated, person_id_for(index), update))
 
 
-async def insert_events(db: Database, rows: list) -> list[str]:
-    """Bulk-insert events (executemany) in the given order; their ids."""
+async def insert_events(db: Database, rows: list, committee: str = "sn-sydvast") -> list[str]:
+    """Bulk-insert events (executemany) in the given order, of the `auth` fixture's committee; their ids."""
     ids = [str(uuid.uuid4()) for _ in rows]
     params = [
         {
             "id": event_id, "aggregate_type": agg_type, "aggregate_id": agg_id, "kind": kind,
-            "payload": payload, "status": "pending", "attempts": 0,
+            "payload": payload, "status": "pending", "attempts": 0, "committee": committee,
         }
         for event_id, (agg_type, agg_id, kind, payload) in zip(ids, rows, strict=True)
     ]  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from app.cases.models import CaseNoteRow, CaseRow, PersonRow
+from app.cases.models import CaseNoteRow, CaseRow, PersonContactRow, PersonRow
 from app.journal.models import OutboxEvent
 from app.kit.clock import today
 
@@ -61,6 +61,12 @@ async def person(db, person_id: str) -> PersonRow:
         return row
 
 
+async def contacts(db, person_id: str) -> list[PersonContactRow]:
+    async with db.sessions() as session:
+        query = select(PersonContactRow).where(PersonContactRow.person_id == person_id)
+        return list((await session.scalars(query.order_by(PersonContactRow.unit))).all())
+
+
 def assert_not_echoed(response, *values: str) -> None:
     for value in values:
         assert value not in response.text
@@ -95,7 +101,8 @@ async def test_sol_14_3_standard_case_registers_the_person_and_queues_the_journa
     assert case["redactions"] == []
     assert case["notes"][0]["text"] == "Sigrid Provsson vill ha stöd."  # identified: kept as written
     row = await person(db, case["person_id"])
-    assert (row.personnummer, row.name, row.phone) == (ADULT, "Sigrid Provsson", PHONE)
+    assert (row.committee, row.personnummer, row.name) == ("sn-sydvast", ADULT, "Sigrid Provsson")
+    assert [(c.unit, c.phone) for c in await contacts(db, case["person_id"])] == [("unit-a", PHONE)]
 
     events = await outbox(db, case["id"])
     assert [e.kind for e in events] == ["case.registered", "case.note_added"]
@@ -182,7 +189,8 @@ async def test_protected_identity_address_is_never_stored_returned_or_sent(clien
     )
     assert case["redactions"] == [{"path": "subject.address", "kind": "address", "rule": "protected_identity"}]
     row = await person(db, case["person_id"])
-    assert row.protected_identity is True and row.address is None
+    assert row.protected_identity is True
+    assert all(c.address is None for c in await contacts(db, case["person_id"]))
     sent = (await outbox(db, case["id"]))[0].payload["registration"]["person"]
     assert sent["address"] is None and sent["protected_identity"] is True
     got = await client.get(f"/v1/persons/{case['person_id']}", headers=auth("cases:read"))
@@ -193,9 +201,11 @@ async def test_protected_identity_address_is_never_stored_returned_or_sent(clien
 async def test_a_known_person_is_one_record_shared_by_all_their_cases(client, auth, db):
     first = await opened(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, phone=PHONE))
     second = await opened(client, auth, "hemtjanst-service", subject=identity(ADULT, email=EMAIL), unit="unit-b")
-    assert first["person_id"] == second["person_id"]
-    row = await person(db, first["person_id"])
-    assert (row.phone, row.email) == (PHONE, EMAIL)  # an opening adds, never clears
+    again = await opened(client, auth, "hemtjanst-service", subject=identity(ADULT, email=EMAIL))
+    assert first["person_id"] == second["person_id"] == again["person_id"]
+    # Contact details are each unit's own; an opening adds to the unit's record, never clears.
+    recorded = [(c.unit, c.phone, c.email) for c in await contacts(db, first["person_id"])]
+    assert recorded == [("unit-a", PHONE, EMAIL), ("unit-b", None, EMAIL)]
 
 
 async def test_unknown_intervention_is_422_and_not_echoed(client, auth):

@@ -24,11 +24,13 @@ from app.kit.idempotency import (
     IdempotencyDep,
     IdempotentRoute,
     caller_scope,
+    key_digest,
     parse_key,
     purge_expired,
     request_fingerprint,
 )
 from app.kit.idempotency_models import IdempotencyRecord
+from tests.conftest import make_settings
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 
@@ -65,11 +67,18 @@ async def records(db: Database) -> list[IdempotencyRecord]:
         return list((await session.scalars(select(IdempotencyRecord))).all())
 
 
-async def insert_record(db: Database, **values: Any) -> None:
+CALLER = caller_scope("sn-sydvast", "unit-a", "test-system")  # the `auth` fixture's default caller
+
+
+def stored_key(key: str = KEY) -> str:
+    return key_digest(make_settings("sqlite://").idempotency_secret.get_secret_value(), CALLER, key)
+
+
+async def insert_record(db: Database, key: str = KEY, **values: Any) -> None:
     now = dt.datetime.now(dt.UTC)
     row = {
-        "caller": caller_scope("unit-a", "test-system"),
-        "key": KEY,
+        "caller": CALLER,
+        "key_hmac": stored_key(key),
         "fingerprint": "0" * 64,
         "state": "in_progress",
         "created_at": now,
@@ -153,6 +162,46 @@ async def test_callers_with_the_same_key_are_independent(client, auth, db):
         assert response.status_code == 201, response.text
     assert len(await records(db)) == 3
     assert await count(db, DecisionRow) == DEMO_DECISIONS + 3
+
+
+async def test_idempotency_key_never_crosses_a_committee(client, auth, db):
+    # The same subject, unit, key and body in another committee is another caller: its request
+    # runs in its own committee and never gets the first committee's stored response.
+    body = {
+        "intervention_id": "skyddat-boende-vuxna",
+        "opened_on": "2026-09-01",
+        "subject": {"personnummer": "199003012391", "name": "Sigrid Provsson"},
+        "notes": [{"kind": "planning", "occurred_on": "2026-09-01", "text": "Första samtalet."}],
+    }
+    first = await client.post("/v1/cases", json=body, headers=with_key(auth("cases:write")))
+    assert first.status_code == 201, first.text
+    other = await client.post("/v1/cases", json=body, headers=with_key(auth("cases:write", committee="sn-centrum")))
+    assert other.status_code == 201, other.text
+    assert "idempotent-replayed" not in other.headers
+    assert other.json()["id"] != first.json()["id"]
+    assert other.json()["person_id"] != first.json()["person_id"]
+    opened_there = await client.get(f"/v1/cases/{other.json()['id']}", headers=auth(committee="sn-centrum"))
+    assert opened_there.status_code == 200
+    replay = await client.post("/v1/cases", json=body, headers=with_key(auth("cases:write", committee="sn-centrum")))
+    assert replay.headers["idempotent-replayed"] == "true" and replay.content == other.content
+    assert len(await records(db)) == 2
+
+
+async def test_idempotency_key_stored_as_hmac(client, auth, db, settings):
+    key = "19900301-2391-oppning"  # a key can carry anything, a personnummer included
+    response = await client.post(DECISIONS, json=DECISION, headers=with_key(auth("catalog:write"), key))
+    assert response.status_code == 201
+    [record] = await records(db)
+    secret = settings.idempotency_secret.get_secret_value()
+    assert record.key_hmac == key_digest(secret, CALLER, key)
+    assert len(record.key_hmac) == 64 and key not in record.key_hmac
+    async with db.sessions() as session:
+        raw = (await session.execute(select(IdempotencyRecord.__table__))).all()
+    assert "199003012391" not in str(raw).replace("-", "") and key not in str(raw)
+    # The digest is bound to the caller: the same key of another caller is unrelated.
+    assert key_digest(secret, caller_scope("sn-centrum", "unit-a", "test-system"), key) != record.key_hmac
+    retry = await client.post(DECISIONS, json=DECISION, headers=with_key(auth("catalog:write"), key))
+    assert retry.headers["idempotent-replayed"] == "true"
 
 
 async def test_while_the_first_request_runs_a_retry_gets_409_with_retry_after(client, auth, db, settings):
@@ -259,7 +308,7 @@ async def test_purge_deletes_only_expired_records(db):
     await insert_record(db, key="new", expires_at=now + dt.timedelta(hours=1))
     async with db.sessions() as session, session.begin():
         assert await purge_expired(session, now) == 1
-    assert [r.key for r in await records(db)] == ["new"]
+    assert [r.key_hmac for r in await records(db)] == [stored_key("new")]
 
 
 async def test_openapi_documents_the_header_on_post_routes_only(client):

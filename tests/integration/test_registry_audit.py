@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from app.cases.models import AuditRecordRow, PersonRow
+from app.cases.models import AuditRecordRow, PersonContactRow, PersonNameRow, PersonRow
 from app.journal.models import OutboxEvent
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
@@ -155,11 +155,13 @@ async def test_setting_protected_identity_deletes_the_address(client, auth, db):
     again = await client.patch(url, json={"address": "Provgatan 5"}, headers=auth(WRITE))
     assert again.json()["redactions"] == [{"path": "address", "kind": "address", "rule": "protected_identity"}]
     async with db.sessions() as session:
-        row = await session.get(PersonRow, case["person_id"])
-        assert row is not None and row.address is None
+        contacts = (await session.scalars(select(PersonContactRow))).all()
+        assert [c.address for c in contacts] == [None]
         payloads = [e.payload for e in (await session.scalars(select(OutboxEvent))).all()]
     assert "Provgatan 5" not in str(payloads)
-    cleared = await client.patch(url, json={"protected_identity": False, "address": "Provgatan 7"}, headers=auth(WRITE))
+    cleared = await client.patch(
+        url, json={"protected_identity": False, "address": "Provgatan 7"}, headers=auth(f"{WRITE} persons:protect")
+    )
     assert cleared.json()["address"] == "Provgatan 7"
 
 
@@ -265,9 +267,10 @@ async def test_audit_api_filters_and_is_scoped_to_the_unit_or_the_whole_committe
 
     unit_b = (await client.get("/v1/audit", headers=auth("audit:read", unit="unit-b"))).json()["items"]
     assert {r["unit"] for r in unit_b} == {"unit-b"}
-    committee = (await client.get("/v1/audit", headers=auth("audit:read", unit="sn-sydvast"))).json()["items"]
+    committee = (await client.get("/v1/audit", headers=auth("audit:read audit:committee"))).json()["items"]
     assert {r["unit"] for r in committee} == {"unit-a", "unit-b"}
-    assert (await client.get("/v1/audit", headers=auth("audit:read", committee="sn-centrum"))).json()["items"] == []
+    other_committee = auth("audit:read audit:committee", committee="sn-centrum")
+    assert (await client.get("/v1/audit", headers=other_committee)).json()["items"] == []
     assert (await client.get("/v1/audit", headers=auth("cases:read"))).status_code == 403
 
 
@@ -286,3 +289,197 @@ async def test_audit_records_cannot_be_rewritten_in_the_database(client, auth, d
         async with db.sessions() as session, session.begin():
             await session.execute(update(AuditRecordRow).values(why_code="supervision"))
     assert {r.why_code for r in await audit_rows(db)} == {"carrying_out"}
+
+
+async def test_committee_wide_audit_needs_audit_committee_scope(client, auth):
+    # A unit that happens to be named like its committee is still one unit.
+    await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT))
+    await open_case(client, auth, "skyddat-boende-vuxna", unit="sn-sydvast", subject=identity(UNKNOWN))
+    named_like_committee = auth("audit:read", unit="sn-sydvast")
+    items = (await client.get("/v1/audit", headers=named_like_committee)).json()["items"]
+    assert {r["unit"] for r in items} == {"sn-sydvast"}
+    widened = auth("audit:read audit:committee", unit="unit-b")
+    items = (await client.get("/v1/audit", headers=widened)).json()["items"]
+    assert {r["unit"] for r in items} == {"unit-a", "sn-sydvast"}
+    # The scope widens reading only: without audit:read it opens nothing.
+    assert (await client.get("/v1/audit", headers=auth("audit:committee"))).status_code == 403
+
+
+# --- persons across units and committees ----------------------------------------------------------
+
+
+async def get_person(client, auth, person_id: str, **caller: Any):
+    return await client.get(f"/v1/persons/{person_id}", headers=auth("cases:read", **caller))
+
+
+async def events_of(db, kind: str) -> list[OutboxEvent]:
+    async with db.sessions() as session:
+        return list((await session.scalars(select(OutboxEvent).where(OutboxEvent.kind == kind))).all())
+
+
+async def test_unit_without_a_case_cannot_read_the_person(client, auth):
+    case = await open_case(
+        client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, address="Provgatan 3", phone="070-174 06 10")
+    )
+    person_id = case["person_id"]
+    for caller in ({"unit": "unit-b"}, {"committee": "sn-centrum"}, {"committee": "sn-centrum", "unit": "unit-b"}):
+        assert (await get_person(client, auth, person_id, **caller)).status_code == 404
+        patched = await client.patch(
+            f"/v1/persons/{person_id}", json={"protected_identity": False}, headers=auth(**caller)
+        )
+        assert patched.status_code == 404
+    # Another committee is another controller: the same personnummer is another register entry.
+    elsewhere = await open_case(client, auth, "skyddat-boende-vuxna", committee="sn-centrum", subject=identity(ADULT))
+    assert elsewhere["person_id"] != person_id
+    theirs = (await get_person(client, auth, elsewhere["person_id"], committee="sn-centrum")).json()
+    assert theirs["other_units_contacts"] == [] and theirs["address"] is None and theirs["phone"] is None
+    assert (await get_person(client, auth, person_id, committee="sn-centrum")).status_code == 404
+    # A guardian's unit has a case with the person too.
+    await open_case(
+        client,
+        auth,
+        "familjebehandling",
+        unit="unit-c",
+        subject=identity(ADULT),
+        child=identity(CHILD, "Pelle Provsson"),
+    )
+    assert (await get_person(client, auth, person_id, unit="unit-c")).status_code == 200
+
+
+async def test_other_units_contact_details_hidden_until_it_has_a_case(client, auth, db):
+    a = await open_case(
+        client,
+        auth,
+        "skyddat-boende-vuxna",
+        subject=identity(ADULT, address="Provgatan 3", phone="070-174 06 10", email="a@example.com"),
+    )
+    person_id = a["person_id"]
+    assert (await get_person(client, auth, person_id, unit="unit-b")).status_code == 404
+    b = await open_case(
+        client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT, phone="070-174 06 11")
+    )
+    assert b["person_id"] == person_id
+    seen_by_b = (await get_person(client, auth, person_id, unit="unit-b")).json()
+    assert (seen_by_b["address"], seen_by_b["phone"], seen_by_b["email"]) == (None, "070-174 06 11", None)
+    [from_a] = seen_by_b["other_units_contacts"]
+    assert (from_a["address"], from_a["phone"], from_a["email"]) == ("Provgatan 3", "070-174 06 10", "a@example.com")
+    # B's change is B's record; A's stays as A recorded it.
+    await client.patch(f"/v1/persons/{person_id}", json={"phone": "070-174 06 12"}, headers=auth(WRITE, unit="unit-b"))
+    seen_by_a = (await get_person(client, auth, person_id)).json()
+    assert (seen_by_a["address"], seen_by_a["phone"]) == ("Provgatan 3", "070-174 06 10")
+    assert [c["phone"] for c in seen_by_a["other_units_contacts"]] == ["070-174 06 12"]
+    # The journal system keeps one set: the changing unit's value first, others fill the gaps.
+    [update] = [e.payload["update"] for e in await events_of(db, "person.updated")]
+    assert update == {
+        "name": "Sigrid Provsson",
+        "address": "Provgatan 3",
+        "phone": "070-174 06 12",
+        "email": "a@example.com",
+        "protected_identity": False,
+    }
+
+
+async def test_protected_persons_phone_and_email_shown_only_to_the_recording_unit(client, auth, db):
+    await open_case(
+        client,
+        auth,
+        "skyddat-boende-vuxna",
+        subject=identity(ADULT, phone="070-174 06 10", email="a@example.com", protected_identity=True),
+    )
+    b = await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT))
+    seen_by_b = await get_person(client, auth, b["person_id"], unit="unit-b")
+    assert seen_by_b.json()["protected_identity"] is True
+    assert seen_by_b.json()["other_units_contacts"] == []
+    assert "070-174 06 10" not in seen_by_b.text and "a@example.com" not in seen_by_b.text
+    seen_by_a = (await get_person(client, auth, b["person_id"])).json()
+    assert (seen_by_a["phone"], seen_by_a["email"]) == ("070-174 06 10", "a@example.com")
+
+
+async def test_a_unit_raising_protection_deletes_every_units_address(client, auth, db):
+    a = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, address="Provgatan 3"))
+    b = await open_case(
+        client,
+        auth,
+        "hemtjanst-service",
+        unit="unit-b",
+        subject=identity(ADULT, address="Provgatan 4", protected_identity=True),
+    )
+    assert b["redactions"] == [{"path": "subject.address", "kind": "address", "rule": "protected_identity"}]
+    async with db.sessions() as session:
+        assert [c.address for c in (await session.scalars(select(PersonContactRow))).all()] == [None]
+    seen_by_a = (await get_person(client, auth, a["person_id"])).json()
+    assert seen_by_a["protected_identity"] is True and seen_by_a["address"] is None
+    # A later opening without the flag neither clears it nor stores an address.
+    c = await open_case(
+        client, auth, "hemtjanst-service", unit="unit-c", subject=identity(ADULT, address="Provgatan 5")
+    )
+    assert c["redactions"] == [{"path": "subject.address", "kind": "address", "rule": "protected_identity"}]
+    async with db.sessions() as session:
+        row = await session.get(PersonRow, a["person_id"])
+        assert row is not None and row.protected_identity is True
+        assert all(c.address is None for c in (await session.scalars(select(PersonContactRow))).all())
+    registered = [e.payload["registration"]["person"] for e in await events_of(db, "case.registered")]
+    assert [p["protected_identity"] for p in registered] == [False, True, True]
+    assert "Provgatan 4" not in str(registered) and "Provgatan 5" not in str(registered)
+
+
+async def test_protected_identity_cleared_only_with_persons_protect(client, auth, db):
+    a = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, protected_identity=True))
+    await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT))
+    url = f"/v1/persons/{a['person_id']}"
+    refused = await client.patch(url, json={"protected_identity": False}, headers=auth(WRITE, unit="unit-b"))
+    assert refused.status_code == 403
+    assert refused.json()["required_scope"] == "persons:protect"
+    assert (await get_person(client, auth, a["person_id"])).json()["protected_identity"] is True
+    # Raising it again, or saying nothing about it, needs no extra scope.
+    assert (await client.patch(url, json={"protected_identity": True}, headers=auth(WRITE))).status_code == 200
+    cleared = await client.patch(
+        url, json={"protected_identity": False}, headers=auth(f"{WRITE} persons:protect", unit="unit-b")
+    )
+    assert cleared.status_code == 200 and cleared.json()["protected_identity"] is False
+    actions = [(r.action, r.unit) for r in await audit_rows(db) if r.action.startswith("person.protection")]
+    assert actions == [("person.protection_cleared", "unit-b")]
+    [update] = [e.payload["update"] for e in await events_of(db, "person.updated")][-1:]
+    assert update["protected_identity"] is False
+
+
+async def test_an_opening_with_another_name_does_not_rename_the_person(client, auth, db):
+    a = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, "Sigrid Provsson"))
+    b = await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT, "Sigge Annorlunda"))
+    assert b["person_id"] == a["person_id"]
+    person = (await get_person(client, auth, a["person_id"])).json()
+    assert person["name"] == "Sigrid Provsson"
+    assert [(n["name"], n["source"], n["current"]) for n in person["names"]] == [
+        ("Sigrid Provsson", "registration", True),
+        ("Sigge Annorlunda", "opening", False),
+    ]
+    # The journal system keeps the register's name too; nothing renames the person there.
+    registered = [e.payload["registration"]["person"]["name"] for e in await events_of(db, "case.registered")]
+    assert registered == ["Sigrid Provsson", "Sigrid Provsson"]
+    assert await events_of(db, "person.updated") == []
+    async with db.sessions() as session:
+        [version] = (await session.scalars(select(PersonNameRow))).all()
+    assert (version.recorded_unit, version.recorded_by, version.superseded_at) == ("unit-b", "test-system", None)
+
+
+async def test_a_change_of_name_is_a_new_version_with_who_and_when(client, auth, db):
+    a = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, "Sigrid Provsson"))
+    await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT, "Sigrid Provsson"))
+    changed = await client.patch(
+        f"/v1/persons/{a['person_id']}",
+        json={"name": "Sigrid Nyman"},
+        headers=auth(WRITE, unit="unit-b", sub="handlaggare-b"),
+    )
+    assert changed.json()["name"] == "Sigrid Nyman"
+    assert [(n["name"], n["source"], n["current"]) for n in changed.json()["names"]] == [
+        ("Sigrid Provsson", "registration", False),
+        ("Sigrid Nyman", "change", True),
+    ]
+    async with db.sessions() as session:
+        row = await session.get(PersonRow, a["person_id"])
+        [old] = (await session.scalars(select(PersonNameRow))).all()
+    assert row is not None and (row.name_recorded_unit, row.name_recorded_by) == ("unit-b", "handlaggare-b")
+    assert (old.name, old.recorded_unit, old.recorded_by) == ("Sigrid Provsson", "unit-a", "test-system")
+    assert old.superseded_at is not None
+    [update] = [e.payload["update"] for e in await events_of(db, "person.updated")]
+    assert update["name"] == "Sigrid Nyman"
