@@ -20,8 +20,7 @@ to one committee (unique on committee and personnummer). Existing data moves lik
 - Stored idempotency keys were verbatim and scoped without the committee: they are dropped
   (they live a day; a retry across the upgrade runs afresh).
 
-SQLite cannot drop a table constraint, so `persons` is rebuilt there; with foreign keys on, the
-rows are re-inserted after the swap so the cases' references resolve within the transaction.
+SQLite cannot drop a table constraint, so `persons` is rebuilt there (see `upgrade`).
 
 Revision ID: 0007
 Revises: 0005
@@ -42,10 +41,6 @@ depends_on: str | Sequence[str] | None = None
 
 # A case concerns a person as the one it is registered on or as the guardian who takes part.
 _CASE_OF_PERSON = "(c.person_id = {p}.id OR c.guardian_person_id = {p}.id)"
-_EARLIEST_CASE = (
-    "(SELECT c.{column} FROM cases c WHERE " + _CASE_OF_PERSON.format(p="persons") + "{extra} "
-    "ORDER BY c.created_at, c.id LIMIT 1)"
-)
 _PERSON_COLUMNS = [
     "id",
     "committee",
@@ -59,11 +54,16 @@ _PERSON_COLUMNS = [
     "created_at",
     "updated_at",
 ]
+_HOLD = "_persons_before_0007"
 
 
-def _earliest(column: str, *, same_committee: bool = False) -> str:
-    extra = " AND c.committee = persons.committee" if same_committee else ""
-    return _EARLIEST_CASE.format(column=column, extra=extra)
+def _earliest(table: str, column: str, *, same_committee: bool = False) -> str:
+    """The value of `column` of the person's earliest case (in their committee)."""
+    extra = f" AND c.committee = {table}.committee" if same_committee else ""
+    return (
+        f"(SELECT c.{column} FROM cases c WHERE {_CASE_OF_PERSON.format(p=table)}{extra} "
+        "ORDER BY c.created_at, c.id LIMIT 1)"
+    )
 
 
 def _persons_table(name: str) -> None:
@@ -85,22 +85,41 @@ def _persons_table(name: str) -> None:
     )
 
 
-def _split_persons_across_committees(bind: sa.Connection) -> None:
-    """A person with cases in a second committee gets a copy of the register data there."""
+def _contacts_table() -> None:
+    op.create_table(
+        "person_contacts",
+        sa.Column("person_id", sa.String(length=36), nullable=False),
+        sa.Column("unit", sa.String(length=100), nullable=False),
+        sa.Column("address", sa.String(length=300), nullable=True),
+        sa.Column("phone", sa.String(length=40), nullable=True),
+        sa.Column("email", sa.String(length=254), nullable=True),
+        sa.Column("recorded_by", sa.String(length=200), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["person_id"], ["persons.id"], name="fk_person_contacts_person_id_persons", ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("person_id", "unit", name="pk_person_contacts"),
+    )
+
+
+def _move_persons(bind: sa.Connection, table: str) -> None:
+    """Give every person in `table` (persons, or SQLite's copy) the committee of their cases."""
+    bind.execute(sa.text(f"UPDATE {table} SET committee = {_earliest(table, 'committee')}"))
+    bind.execute(sa.text(f"DELETE FROM {table} WHERE committee IS NULL"))  # no case: no committee, unreachable
+    # A person with cases in a further committee gets a copy of the register data there.
     extra = bind.execute(
         sa.text(
-            "SELECT DISTINCT p.id, c.committee FROM persons p JOIN cases c ON "
-            + _CASE_OF_PERSON.format(p="p")
-            + " WHERE c.committee <> p.committee ORDER BY p.id, c.committee"
+            f"SELECT DISTINCT p.id, c.committee FROM {table} p JOIN cases c ON {_CASE_OF_PERSON.format(p='p')} "
+            "WHERE c.committee <> p.committee ORDER BY p.id, c.committee"
         )
     ).all()
-    copy_columns = ", ".join(_PERSON_COLUMNS[2:])
+    copied = "personnummer, name, address, phone, email, protected_identity, created_at, updated_at"
     for old_id, committee in extra:
         new_id = str(uuid.uuid4())
         bind.execute(
             sa.text(
-                f"INSERT INTO persons (id, committee, {copy_columns}) "
-                f"SELECT :new_id, :committee, {copy_columns} FROM persons WHERE id = :old_id"
+                f"INSERT INTO {table} (id, committee, {copied}) "
+                f"SELECT :new_id, :committee, {copied} FROM {table} WHERE id = :old_id"
             ),
             {"new_id": new_id, "committee": committee, "old_id": old_id},
         )
@@ -109,6 +128,13 @@ def _split_persons_across_committees(bind: sa.Connection) -> None:
                 sa.text(f"UPDATE cases SET {column} = :new_id WHERE {column} = :old_id AND committee = :committee"),
                 {"new_id": new_id, "old_id": old_id, "committee": committee},
             )
+    bind.execute(
+        sa.text(
+            f"UPDATE {table} SET name_source = 'registration', name_recorded_at = created_at, "
+            f"name_recorded_unit = {_earliest(table, 'unit', same_committee=True)}, "
+            f"name_recorded_by = {_earliest(table, 'created_by', same_committee=True)}"
+        )
+    )
 
 
 def _fill_contacts(bind: sa.Connection, source: str) -> None:
@@ -117,9 +143,7 @@ def _fill_contacts(bind: sa.Connection, source: str) -> None:
         sa.text(
             "INSERT INTO person_contacts (person_id, unit, address, phone, email, recorded_by, updated_at) "
             "SELECT s.id, c.unit, s.address, s.phone, s.email, MIN(c.created_by), s.updated_at "
-            f"FROM {source} s JOIN cases c ON "
-            + _CASE_OF_PERSON.format(p="s")
-            + " AND c.committee = s.committee "
+            f"FROM {source} s JOIN cases c ON {_CASE_OF_PERSON.format(p='s')} AND c.committee = s.committee "
             "WHERE NOT s.protected_identity "
             "AND (s.address IS NOT NULL OR s.phone IS NOT NULL OR s.email IS NOT NULL) "
             "GROUP BY s.id, c.unit, s.address, s.phone, s.email, s.updated_at"
@@ -136,9 +160,8 @@ def _fill_contacts(bind: sa.Connection, source: str) -> None:
 
 def upgrade() -> None:
     bind = op.get_bind()
-    sqlite = bind.dialect.name == "sqlite"
 
-    # --- persons: committee and name provenance, filled from their cases ---------------------------
+    # --- persons: per committee, name provenance, contacts per unit --------------------------------------
     for column in (
         sa.Column("committee", sa.String(length=64), nullable=True),
         sa.Column("name_source", sa.String(length=20), nullable=True),
@@ -147,47 +170,28 @@ def upgrade() -> None:
         sa.Column("name_recorded_at", sa.DateTime(timezone=True), nullable=True),
     ):
         op.add_column("persons", column)
-    bind.execute(sa.text(f"UPDATE persons SET committee = {_earliest('committee')}"))
-    bind.execute(sa.text("DELETE FROM persons WHERE committee IS NULL"))  # no case: no committee, unreachable
-    _split_persons_across_committees(bind)
-    bind.execute(
-        sa.text(
-            "UPDATE persons SET name_source = 'registration', name_recorded_at = created_at, "
-            f"name_recorded_unit = {_earliest('unit', same_committee=True)}, "
-            f"name_recorded_by = {_earliest('created_by', same_committee=True)}"
-        )
-    )
-
-    contacts_table = (
-        "person_contacts",
-        sa.Column("person_id", sa.String(length=36), nullable=False),
-        sa.Column("unit", sa.String(length=100), nullable=False),
-        sa.Column("address", sa.String(length=300), nullable=True),
-        sa.Column("phone", sa.String(length=40), nullable=True),
-        sa.Column("email", sa.String(length=254), nullable=True),
-        sa.Column("recorded_by", sa.String(length=200), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name="fk_person_contacts_person_id_persons", ondelete="CASCADE"
-        ),
-        sa.PrimaryKeyConstraint("person_id", "unit", name="pk_person_contacts"),
-    )
-    if sqlite:
-        # Rebuild: keep the rows aside, swap the table, put them back (each insert resolves the
-        # deferred references the drop left open), then copy the contacts from the rows aside.
+    if bind.dialect.name == "sqlite":
+        # A table constraint cannot be dropped: move the rows to a plain copy (no constraints), do the
+        # work there, swap the table and put the rows back. The cases' references are deferred until
+        # commit, and each row put back resolves those the swap left open.
+        # The driver opens its transaction at the first data change, and the pragma lasts only
+        # within one: a change of nothing opens it first.
+        bind.execute(sa.text("UPDATE persons SET committee = NULL WHERE 1 = 0"))
         bind.execute(sa.text("PRAGMA defer_foreign_keys = ON"))
-        bind.execute(sa.text("CREATE TABLE _persons_before_0007 AS SELECT * FROM persons"))
+        bind.execute(sa.text(f"CREATE TABLE {_HOLD} AS SELECT * FROM persons"))
+        _move_persons(bind, _HOLD)
         op.drop_table("persons")
         _persons_table("persons")
         columns = ", ".join(_PERSON_COLUMNS)
-        bind.execute(sa.text(f"INSERT INTO persons ({columns}) SELECT {columns} FROM _persons_before_0007"))
-        op.create_table(*contacts_table)
-        _fill_contacts(bind, "_persons_before_0007")
-        op.drop_table("_persons_before_0007")
+        bind.execute(sa.text(f"INSERT INTO persons ({columns}) SELECT {columns} FROM {_HOLD}"))
+        _contacts_table()
+        _fill_contacts(bind, _HOLD)
+        op.drop_table(_HOLD)
     else:
-        op.create_table(*contacts_table)
-        _fill_contacts(bind, "persons")
         op.drop_constraint("uq_persons_personnummer", "persons", type_="unique")
+        _move_persons(bind, "persons")
+        _contacts_table()
+        _fill_contacts(bind, "persons")
         op.create_unique_constraint("uq_persons_committee_personnummer", "persons", ["committee", "personnummer"])
         for name in ("committee", "name_source", "name_recorded_by", "name_recorded_unit", "name_recorded_at"):
             op.alter_column("persons", name, nullable=False)
