@@ -261,10 +261,10 @@ def journal_sim(
 
 @cli.command()
 def purge() -> None:
-    """Housekeeping (run it daily): expired Idempotency-Keys and long-delivered outbox events."""
+    """Housekeeping (run it daily): expired Idempotency-Keys, long-delivered and long-skipped outbox events."""
     settings = _settings()
     keys, events = asyncio.run(_purge(settings))
-    typer.echo(f"purged {keys} expired idempotency key(s) and {events} delivered outbox event(s)")
+    typer.echo(f"purged {keys} expired idempotency key(s) and {events} delivered or skipped outbox event(s)")
 
 
 async def _purge(settings: Settings) -> tuple[int, int]:

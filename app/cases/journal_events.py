@@ -3,12 +3,15 @@
 Only identified cases (SoL 14:3) ever get an event: an exempted case never leaves the
 service. The payload codec is `app.journal.events` (one codec for writer and dispatcher). A
 protected person's address is not stored, so it is never sent.
+
+What is composed here fits the journal contract by construction (`app.journal.limits`): the
+closing entry gives each free text a bounded share of the entry, a session's entry is one line.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +19,13 @@ from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, 
 from app.cases.protection import Contact
 from app.catalog.domain import DocumentationRule
 from app.journal import events
+from app.journal.limits import (
+    EARLY_TERMINATION_REASON_MAX,
+    ENTRY_TEXT_MAX,
+    PARTICIPANT_VIEW_MAX,
+    fit,
+    fit_optional,
+)
 from app.journal.port import (
     CaseClosing,
     CaseRegistration,
@@ -84,8 +94,8 @@ def note_added(session: AsyncSession, case: CaseRow, note: CaseNoteRow) -> None:
         events.note_added(session, case.id, entry, note_id=note.id, committee=case.committee)
 
 
-def plan_set(session: AsyncSession, case: CaseRow, plan: CasePlanRow) -> None:
-    record = InterventionPlan(
+def plan_record(plan: CasePlanRow) -> InterventionPlan:
+    return InterventionPlan(
         starts_on=plan.starts_on,
         description=plan.description,
         responsible_contact=plan.responsible_contact,
@@ -99,8 +109,11 @@ def plan_set(session: AsyncSession, case: CaseRow, plan: CasePlanRow) -> None:
         reason_for_closing=plan.reason_for_closing,
         personal=PlanPersonal(next_of_kin=(plan.personal or {}).get("next_of_kin")),
     )
+
+
+def plan_set(session: AsyncSession, case: CaseRow, plan: CasePlanRow) -> None:
     if _identified(case):
-        events.plan_set(session, case.id, record, version=plan.version, committee=case.committee)
+        events.plan_set(session, case.id, plan_record(plan), version=plan.version, committee=case.committee)
 
 
 def session_recorded(session: AsyncSession, case: CaseRow, row: CaseSessionRow) -> None:
@@ -123,19 +136,44 @@ def case_closed(session: AsyncSession, case: CaseRow) -> None:
         closed_on=case.closed_on,
         reason=reason,
         disposal_due_on=case.disposal_due_on,
-        early_termination_reason=case.early_termination_reason,
+        early_termination_reason=fit_optional(case.early_termination_reason, EARLY_TERMINATION_REASON_MAX),
     )
-    lines = [CLOSING_REASONS[reason]]
-    if case.early_termination_reason:
-        lines.append(f"Orsak till avbrott: {case.early_termination_reason}")
-    if case.end_wellbeing is not None:
-        lines.append(f"Skattat mående vid avslut: {case.end_wellbeing} av 5.")
-    if case.participant_satisfaction is not None:
-        lines.append(f"Den enskildes skattning av insatsen: {case.participant_satisfaction} av 5.")
-    if case.participant_view:
-        lines.append(f"Den enskildes uppfattning: {case.participant_view}")
-    entry = JournalEntry(kind=EntryKind.closing, occurred_on=case.closed_on, text="\n".join(lines))
+    text = closing_entry_text(
+        reason,
+        early_termination=case.early_termination_reason,
+        end_wellbeing=case.end_wellbeing,
+        participant_satisfaction=case.participant_satisfaction,
+        participant_view=case.participant_view,
+    )
+    entry = JournalEntry(kind=EntryKind.closing, occurred_on=case.closed_on, text=text)
     events.case_closed(session, case.id, closing, entry=entry, committee=case.committee)
+
+
+def closing_entry_text(
+    reason: ClosingReason,
+    *,
+    early_termination: str | None,
+    end_wellbeing: int | None,
+    participant_satisfaction: int | None,
+    participant_view: str | None,
+) -> str:
+    """The closing journalanteckning: at most `ENTRY_TEXT_MAX` characters whatever it is given.
+
+    The fixed sentences take less than `CLOSING_ENTRY_RESERVE`; the early-termination text is
+    bounded like the closing's own field and the participant's view by what remains, so text
+    the API accepted is never cut. Only longer text (stored before these limits) is shortened,
+    visibly (`TRUNCATION_MARK`).
+    """
+    lines = [CLOSING_REASONS[reason]]
+    if early_termination:
+        lines.append(f"Orsak till avbrott: {fit(early_termination, EARLY_TERMINATION_REASON_MAX)}")
+    if end_wellbeing is not None:
+        lines.append(f"Skattat mående vid avslut: {end_wellbeing} av 5.")
+    if participant_satisfaction is not None:
+        lines.append(f"Den enskildes skattning av insatsen: {participant_satisfaction} av 5.")
+    if participant_view:
+        lines.append(f"Den enskildes uppfattning: {fit(participant_view, PARTICIPANT_VIEW_MAX)}")
+    return fit("\n".join(lines), ENTRY_TEXT_MAX)
 
 
 def person_updated(session: AsyncSession, person: PersonRow, contact: Contact) -> None:
@@ -148,3 +186,17 @@ def person_updated(session: AsyncSession, person: PersonRow, contact: Contact) -
         protected_identity=person.protected_identity,
     )
     events.person_updated(session, person.id, update, committee=person.committee)
+
+
+async def current_payload(session: AsyncSession, kind: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """An event's payload rebuilt from the rows as they are now (an operator's retry after an edit).
+
+    Only for the plan (`case.plan_set`): a snapshot of one row the API can change and the journal
+    system replaces as a whole. None for other kinds and when the plan is gone: the rows of
+    entries and closings never change after their event, and a corrected person is sent by the
+    correction's own `person.updated` event (skip the dead one as superseded).
+    """
+    if kind == events.EventKind.plan_set:
+        plan = await session.get(CasePlanRow, payload.get("case_id"))
+        return None if plan is None else events.with_plan(payload, plan_record(plan), version=plan.version)
+    return None

@@ -13,6 +13,7 @@ from app.cases.policy import CaseStatus, Identity, JournalSync, RegisteredOn, ag
 from app.cases.protection import PersonIdentity
 from app.cases.redaction import Redaction
 from app.catalog.domain import DocumentationRule, Role, SubjectRule
+from app.journal import limits
 from app.journal.links import SyncState
 from app.journal.port import ClosingReason, EntryKind
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
 JournalView = tuple[SyncState, str | None]
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-TEXT_MAX = 20_000
+# Whatever reaches the journal system is bounded by its contract (`app.journal.limits`): a value
+# it refused would be dead-lettered and hold up the rest of the case.
+TEXT_MAX = limits.ENTRY_TEXT_MAX
 SHORT_TEXT_MAX = 2_000
 
 
@@ -71,10 +74,10 @@ class IdentityIn(_In):
     personnummer: str | None = Field(
         None, max_length=20, repr=False, description="Personnummer or samordningsnummer, any usual format."
     )
-    name: str | None = Field(None, max_length=200, repr=False)
+    name: str | None = Field(None, max_length=limits.PERSON_NAME_MAX, repr=False)
     address: str | None = Field(None, max_length=300, repr=False, description="Never stored for protected persons.")
-    phone: str | None = Field(None, max_length=40, repr=False)
-    email: str | None = Field(None, max_length=254, repr=False)
+    phone: str | None = Field(None, max_length=limits.PERSON_PHONE_MAX, repr=False)
+    email: str | None = Field(None, max_length=limits.PERSON_EMAIL_MAX, repr=False)
     protected_identity: bool = Field(
         False, description="Skyddade personuppgifter (sekretessmarkering, skyddad folkbokföring)."
     )
@@ -143,7 +146,7 @@ class NoteAddIn(NoteIn):
 
 
 class PlanPersonalIn(_In):
-    next_of_kin: str | None = Field(None, max_length=SHORT_TEXT_MAX, repr=False, description="Närstående.")
+    next_of_kin: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX, repr=False, description="Närstående.")
 
 
 class PlanIn(_In):
@@ -152,15 +155,19 @@ class PlanIn(_In):
     drawn_up_on: dt.date | None = Field(None, description="When the plan was made; default today.")
     starts_on: dt.date
     follow_up_on: dt.date | None = None
-    time_frame: str | None = Field(None, max_length=SHORT_TEXT_MAX)
-    description: str = Field(min_length=1, max_length=SHORT_TEXT_MAX, description="Benämning/beskrivning av insats.")
-    responsible_contact: str = Field(min_length=1, max_length=SHORT_TEXT_MAX, description="Ansvarig utförare.")
-    reason_for_seeking: str | None = Field(None, max_length=TEXT_MAX)
-    goals: str | None = Field(None, max_length=TEXT_MAX)
-    form: str | None = Field(None, max_length=TEXT_MAX)
-    frequency: str | None = Field(None, max_length=SHORT_TEXT_MAX)
-    follow_up: str | None = Field(None, max_length=TEXT_MAX)
-    reason_for_closing: str | None = Field(None, max_length=TEXT_MAX)
+    time_frame: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX)
+    description: str = Field(
+        min_length=1, max_length=limits.PLAN_DESCRIPTION_MAX, description="Benämning/beskrivning av insats."
+    )
+    responsible_contact: str = Field(
+        min_length=1, max_length=limits.PLAN_RESPONSIBLE_CONTACT_MAX, description="Ansvarig utförare."
+    )
+    reason_for_seeking: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX)
+    goals: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX)
+    form: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX)
+    frequency: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX)
+    follow_up: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX)
+    reason_for_closing: str | None = Field(None, max_length=limits.PLAN_TEXT_MAX)
     personal: PlanPersonalIn | None = Field(None, description="1. Personuppgifter: identified cases only.")
     known_identity: list[IdentityIn] = KnownIdentityField
 
@@ -172,14 +179,20 @@ class SessionIn(_In):
 
 class ParticipantViewIn(_In):
     satisfaction: int | None = Field(None, ge=1, le=5, description="How the participant perceived it, 1–5.")
-    comment: str | None = Field(None, max_length=TEXT_MAX)
+    comment: str | None = Field(
+        None,
+        max_length=limits.PARTICIPANT_VIEW_MAX,
+        description="Part of the closing journal entry, so bounded to leave room for the rest of it.",
+    )
 
 
 class CloseIn(_In):
     closed_on: dt.date
     reason: ClosingReason
     early_termination_reason: str | None = Field(
-        None, max_length=TEXT_MAX, description="Orsak till avbrott i förtid: exactly when reason is ended_early."
+        None,
+        max_length=limits.EARLY_TERMINATION_REASON_MAX,
+        description="Orsak till avbrott i förtid: exactly when reason is ended_early.",
     )
     end_assessment: AssessmentIn = Field(default_factory=AssessmentIn)
     participant_view: ParticipantViewIn = Field(default_factory=ParticipantViewIn)
@@ -426,11 +439,15 @@ class PersonPatchIn(_In):
     case, as in the journal system); `address`, `phone` and `email` are the calling unit's own record."""
 
     name: str | None = Field(
-        None, min_length=1, max_length=200, repr=False, description="A new name is recorded as a new version."
+        None,
+        min_length=1,
+        max_length=limits.PERSON_NAME_MAX,
+        repr=False,
+        description="A new name is recorded as a new version.",
     )
     address: str | None = Field(None, max_length=300, repr=False, description="Never stored for protected persons.")
-    phone: str | None = Field(None, max_length=40, repr=False)
-    email: str | None = Field(None, max_length=254, repr=False)
+    phone: str | None = Field(None, max_length=limits.PERSON_PHONE_MAX, repr=False)
+    email: str | None = Field(None, max_length=limits.PERSON_EMAIL_MAX, repr=False)
     protected_identity: bool | None = Field(
         None,
         description="`true` (any unit with a case) deletes every stored address; `false` needs the scope "
@@ -439,8 +456,8 @@ class PersonPatchIn(_In):
 
     @model_validator(mode="after")
     def _name_not_cleared(self) -> PersonPatchIn:
-        if "name" in self.model_fields_set and self.name is None:
-            raise ValueError("name cannot be cleared")
+        if "name" in self.model_fields_set and not (self.name or "").strip():
+            raise ValueError("name cannot be cleared")  # also not by blanks: the journal system needs a name
         if "protected_identity" in self.model_fields_set and self.protected_identity is None:
             raise ValueError("protected_identity is true or false")
         return self

@@ -31,6 +31,7 @@ from app.catalog.domain import (
     Role,
     SubjectRule,
 )
+from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX
 
 FORMAT_VERSION = 1
 
@@ -180,8 +181,9 @@ def _intervention(item: Any, path: str) -> Intervention:
         },
     )
     return Intervention(
-        id=obj.string("id"),
-        name=obj.string("name"),
+        # As the journal system's contract allows: both travel with every identified case.
+        id=obj.string("id", INTERVENTION_ID_MAX),
+        name=obj.string("name", INTERVENTION_NAME_MAX),
         description=obj.string("description"),
         area=obj.choice("area", Area),
         category=obj.choice("category", Category),
@@ -284,10 +286,12 @@ class _Obj:
     def get(self, key: str) -> Any:
         return self.data.get(key)
 
-    def string(self, key: str) -> str:
+    def string(self, key: str, max_length: int | None = None) -> str:
         value = self.data.get(key)
         if not isinstance(value, str) or not value.strip():
             raise CatalogFormatError("must be a non-empty string", self.at(key))
+        if max_length is not None and len(value.strip()) > max_length:
+            raise CatalogFormatError(f"must be at most {max_length} characters", self.at(key))
         return value.strip()
 
     def opt_string(self, key: str) -> str | None:

@@ -20,6 +20,7 @@ from app.catalog.domain import (
     SubjectRule,
 )
 from app.catalog.snapshot import OfferedIntervention
+from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -85,8 +86,11 @@ class InterventionDoc(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=SLUG, max_length=100, description="Stable slug, unique within a committee's catalog.")
-    name: str = Field(min_length=1, max_length=300, description="Swedish name (benämning).")
+    id: str = Field(
+        pattern=SLUG, max_length=INTERVENTION_ID_MAX, description="Stable slug, unique within a committee's catalog."
+    )
+    # As the journal system's contract allows: the name travels with every identified case.
+    name: str = Field(min_length=1, max_length=INTERVENTION_NAME_MAX, description="Swedish name (benämning).")
     description: str = Field("", max_length=4000)
     area: Area = Field(description="Verksamhetsområde.")
     category: Category = Field(description="Rådgivning, stöd i grupp or individuellt stöd.")

@@ -15,7 +15,7 @@ One cycle (`run_once`) claims a batch, delivers it and completes it:
                  OR (e.status = 'in_flight' AND e.lease_expires_at <= :now))
             AND NOT EXISTS (SELECT 1 FROM outbox_events AS p    -- ix_outbox_events_aggregate_id_seq
                             WHERE p.aggregate_id = e.aggregate_id AND p.seq < e.seq
-                              AND p.status <> 'delivered')
+                              AND p.status NOT IN ('delivered', 'skipped'))
           ORDER BY e.seq LIMIT :batch_size
           FOR UPDATE OF e SKIP LOCKED
 
@@ -24,13 +24,15 @@ One cycle (`run_once`) claims a batch, delivers it and completes it:
       parameters) so the planner can prove the partial index's predicate in generic plans.
 
    b. the *runs*: the events after each claimed head, `SELECT ... WHERE aggregate_id =
-      ANY(:aggregates) AND status <> 'delivered' ORDER BY aggregate_id, seq FOR UPDATE`
-      (no SKIP LOCKED: holding an aggregate's head makes us the only claimer of its later
-      events, so this never waits on another claimer). In Python each run is cut at the first
-      event that is not claimable, and at `max_run` events.
+      ANY(:aggregates) AND status NOT IN ('delivered', 'skipped') ORDER BY aggregate_id, seq
+      FOR UPDATE` (no SKIP LOCKED: holding an aggregate's head makes us the only claimer of its
+      later events, so this never waits on another claimer). In Python each run is cut at the
+      first event that is not claimable, and at `max_run` events. A head whose lease expired
+      runs alone (see "Attempts" below).
 
    c. the lease: `UPDATE ... SET status = 'in_flight', lease_token = :token, lease_expires_at
-      = :now + lease_seconds WHERE seq = ANY(:seqs)`.
+      = :now + lease_seconds WHERE seq = ANY(:seqs)`; and `attempts = attempts + 1` for the
+      heads whose lease expired.
 
    SQLite runs the same statements without the locking clauses: one worker only.
 
@@ -54,16 +56,24 @@ Ordering guarantees:
   claimed on its own, later events only in the same claim behind it, and a run stops at the
   first failure.
 - A **dead head blocks its aggregate** (later events wait, the link shows `failed`) until an
-  admin retries it (`POST /v1/outbox/{event_id}/retry`); sending later events of a case whose
-  registration or an entry never arrived would misrepresent the case.
+  operator retries it (`POST /v1/outbox/{event_id}/retry`, optionally re-encoding its payload)
+  or skips it (`POST /v1/outbox/{event_id}/skip`, with a reason; a `skipped` event counts as
+  finished, like a delivered one); sending later events of a case whose registration or an
+  entry never arrived, without anyone deciding so, would misrepresent the case.
 - Events of different aggregates have no order between them. `person.updated` waits
   (transiently) until the person's ref is known from a delivered registration.
 
 Exactly once: a delivery may be repeated (lost response, crash, expired lease), always with the
 event id as the idempotency key (`JournalSystem` derives its per-request keys from it), so the
-journal system applies each write once. Attempts count deliveries tried; a lease that
-expires because its worker died does not count one (a crash-looping event is not
-dead-lettered automatically: see the worker's logs and `iub_outbox_leases_expired_total`).
+journal system applies each write once.
+
+Attempts count deliveries tried, and a lease that expired counts as one: its worker died or
+stalled while delivering. So an event that crashes its worker on every attempt (a poison
+event) is dead-lettered after `max_attempts` like any other (`last_error` "LeaseExpired (after
+n attempts)"), instead of taking every worker down forever. Which event of a crashed run
+crashed is unknown, so a head whose lease expired is claimed *alone*: the run's events are
+tried one at a time, each counting the crashed run as one attempt, and the crash is charged
+to the event that causes it.
 
 Retries: transient errors back off exponentially with full jitter — `uniform(0, min(cap, base *
 2**(attempts-1)))` — and never sooner than the journal system's Retry-After; after
@@ -92,7 +102,7 @@ from app.core.db import Database, JsonDoc
 from app.journal import events
 from app.journal.events import EventKind
 from app.journal.metrics import record_outcomes
-from app.journal.models import JournalLink, OutboxEvent
+from app.journal.models import FINISHED, JournalLink, OutboxEvent
 from app.journal.port import (
     JournalError,
     JournalPermanentError,
@@ -117,7 +127,7 @@ WHERE e.status IN ('pending', 'in_flight')
        OR (e.status = 'in_flight' AND e.lease_expires_at <= :now))
   AND NOT EXISTS (
     SELECT 1 FROM outbox_events AS p
-    WHERE p.aggregate_id = e.aggregate_id AND p.seq < e.seq AND p.status <> 'delivered'
+    WHERE p.aggregate_id = e.aggregate_id AND p.seq < e.seq AND p.status NOT IN ('delivered', 'skipped')
   )
 ORDER BY e.seq
 LIMIT :batch_size
@@ -153,6 +163,7 @@ class Outcome:
     kind: OutcomeKind
     next_attempt_at: dt.datetime | None = None
     error: str | None = None
+    counted: bool = False  # the attempt was already counted (an expired lease, at the claim)
 
 
 @dataclass(slots=True)
@@ -286,17 +297,19 @@ class Dispatcher:
             for row in heads:
                 runs[(row.aggregate_type, row.aggregate_id)] = [_claimed(row)]
             head_seq = {agg_id: seqs[0].seq for (_, agg_id), seqs in runs.items()}
+            # A head whose lease expired runs alone, so a crash is charged to the event causing it.
+            reclaimed = [run[0] for run in runs.values() if run[0].reclaimed]
+            cut: set[str] = {event.aggregate_id for event in reclaimed}
             followers = (
                 select(*(EVENTS.c[name] for name in _ROW_COLUMNS), EVENTS.c.next_attempt_at, EVENTS.c.lease_expires_at)
                 .where(
                     _in(EVENTS.c.aggregate_id, list(head_seq), pg),
-                    EVENTS.c.status != "delivered",
+                    EVENTS.c.status.not_in(FINISHED),
                     EVENTS.c.seq > min(head_seq.values()),
                 )
                 .order_by(EVENTS.c.aggregate_id, EVENTS.c.seq)
                 .with_for_update(of=EVENTS)
             )
-            cut: set[str] = set()
             for row in (await session.execute(followers)).all():
                 key = (row.aggregate_type, row.aggregate_id)
                 run = runs.get(key)
@@ -312,6 +325,15 @@ class Dispatcher:
                 .where(_in(EVENTS.c.seq, seqs, pg))
                 .values(status="in_flight", lease_token=token, lease_expires_at=expires_at)
             )
+            if reclaimed:
+                # The expired lease was an attempt (its worker died or stalled delivering it).
+                await session.execute(
+                    update(EVENTS)
+                    .where(_in(EVENTS.c.seq, [event.seq for event in reclaimed], pg))
+                    .values(attempts=EVENTS.c.attempts + 1)
+                )
+                for event in reclaimed:
+                    event.attempts += 1
             claim = Claim(token, expires_at, runs)
             claim.refs = await _known_refs(session, runs, pg)
         return claim
@@ -343,6 +365,13 @@ class Dispatcher:
         for index, event in enumerate(run):
             if self.clock() > deadline:
                 outcomes.extend(Outcome(rest, "released") for rest in run[index:])
+                break
+            if event.reclaimed and event.attempts >= self.max_attempts:
+                # A poison event: every worker that tried it died before finishing.
+                error = f"LeaseExpired (after {event.attempts} attempts)"
+                log.error("outbox event dead-lettered after expired leases", extra={"event_id": event.id})
+                outcomes.append(Outcome(event, "dead", error=error, counted=True))
+                outcomes.extend(Outcome(rest, "released") for rest in run[index + 1 :])
                 break
             try:
                 await asyncio.wait_for(self._send(claim, key, event, refs), self.event_timeout)
@@ -485,7 +514,7 @@ class Dispatcher:
                             "b_seq": o.event.seq,
                             "b_token": claim.token,
                             "b_status": "pending" if o.kind == "retry" else "dead",
-                            "b_attempts": o.event.attempts + 1,
+                            "b_attempts": o.event.attempts + (0 if o.counted else 1),
                             "b_next": o.next_attempt_at or now,
                             "b_error": o.error,
                         }
@@ -545,7 +574,7 @@ class Dispatcher:
                     select(EVENTS.c.aggregate_id)
                     .where(
                         _in(EVENTS.c.aggregate_id, [agg_id for _, agg_id in touched], pg),
-                        EVENTS.c.status != "delivered",
+                        EVENTS.c.status.not_in(FINISHED),
                     )
                     .distinct()
                 )

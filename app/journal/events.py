@@ -16,6 +16,11 @@ Payloads (all keys besides the record are optional unless noted):
   and is added before the case is closed (a closed case takes no entries).
 - `person.updated`: `person_id`, `update` (no personnummer: the journal system knows the
   person by its own ref, kept in `JournalLink`).
+
+Every builder fits its record to the contract's limits (`app.journal.limits`) before writing:
+for what the API accepted that changes nothing (the API's limits are the contract's); it bounds
+what the service composes. `refit` runs a stored payload through the same codec again, for an
+operator's retry of an event written before the limits applied.
 """
 
 from __future__ import annotations
@@ -28,6 +33,16 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.domain import DocumentationRule
+from app.journal.limits import (
+    EARLY_TERMINATION_REASON_MAX,
+    ENTRY_TEXT_MAX,
+    INTERVENTION_NAME_MAX,
+    PLAN_DESCRIPTION_MAX,
+    PLAN_RESPONSIBLE_CONTACT_MAX,
+    PLAN_TEXT_MAX,
+    fit,
+    fit_optional,
+)
 from app.journal.outbox import enqueue
 from app.journal.port import (
     CaseClosing,
@@ -69,6 +84,39 @@ def _person(data: dict[str, Any]) -> PersonRecord:
     return PersonRecord(**data)
 
 
+# --- fitting records to the contract ------------------------------------------------------
+
+
+def fit_registration(registration: CaseRegistration) -> CaseRegistration:
+    name = fit(registration.intervention_name, INTERVENTION_NAME_MAX)
+    if name == registration.intervention_name:
+        return registration
+    return dataclasses.replace(registration, intervention_name=name)
+
+
+def fit_entry(entry: JournalEntry) -> JournalEntry:
+    text = fit(entry.text, ENTRY_TEXT_MAX)
+    return entry if text == entry.text else dataclasses.replace(entry, text=text)
+
+
+_PLAN_TEXTS = ("time_frame", "reason_for_seeking", "goals", "form", "frequency", "follow_up", "reason_for_closing")
+
+
+def fit_plan(plan: InterventionPlan) -> InterventionPlan:
+    changes: dict[str, Any] = {name: fit_optional(getattr(plan, name), PLAN_TEXT_MAX) for name in _PLAN_TEXTS}
+    changes["description"] = fit(plan.description, PLAN_DESCRIPTION_MAX)
+    changes["responsible_contact"] = fit(plan.responsible_contact, PLAN_RESPONSIBLE_CONTACT_MAX)
+    changes["personal"] = PlanPersonal(next_of_kin=fit_optional(plan.personal.next_of_kin, PLAN_TEXT_MAX))
+    return dataclasses.replace(plan, **changes)
+
+
+def fit_closing(closing: CaseClosing) -> CaseClosing:
+    reason = fit_optional(closing.early_termination_reason, EARLY_TERMINATION_REASON_MAX)
+    if reason == closing.early_termination_reason:
+        return closing
+    return dataclasses.replace(closing, early_termination_reason=reason)
+
+
 # --- building events (services, inside their transaction) ---------------------------------
 # `committee` is the committee whose record the event carries: `outbox:admin` sees and retries
 # only its own committee's events. Services always give it; an event without one is seen only
@@ -87,7 +135,7 @@ def case_registered(
     guardian_person_id: str | None = None,
     committee: str | None = None,
 ) -> str:
-    payload: dict[str, Any] = {"case_id": case_id, "registration": _json(registration)}
+    payload: dict[str, Any] = {"case_id": case_id, "registration": _json(fit_registration(registration))}
     if person_id is not None:
         payload["person_id"] = person_id
     if guardian_person_id is not None:
@@ -110,7 +158,7 @@ def note_added(
     note_id: str | None = None,
     committee: str | None = None,
 ) -> str:
-    payload: dict[str, Any] = {"case_id": case_id, "entry": _json(entry)}
+    payload: dict[str, Any] = {"case_id": case_id, "entry": _json(fit_entry(entry))}
     if note_id is not None:
         payload["note_id"] = note_id
     return enqueue(
@@ -132,7 +180,7 @@ def session_recorded(
     number: int,
     committee: str | None = None,
 ) -> str:
-    payload = {"case_id": case_id, "session_id": session_id, "number": number, "entry": _json(entry)}
+    payload = {"case_id": case_id, "session_id": session_id, "number": number, "entry": _json(fit_entry(entry))}
     return enqueue(
         session,
         aggregate_type="case",
@@ -151,7 +199,7 @@ def plan_set(
     version: int | None = None,
     committee: str | None = None,
 ) -> str:
-    payload: dict[str, Any] = {"case_id": case_id, "plan": _json(plan)}
+    payload: dict[str, Any] = {"case_id": case_id, "plan": _json(fit_plan(plan))}
     if version is not None:
         payload["version"] = version
     return enqueue(
@@ -172,9 +220,9 @@ def case_closed(
     entry: JournalEntry | None = None,
     committee: str | None = None,
 ) -> str:
-    payload: dict[str, Any] = {"case_id": case_id, "closing": _json(closing)}
+    payload: dict[str, Any] = {"case_id": case_id, "closing": _json(fit_closing(closing))}
     if entry is not None:
-        payload["entry"] = _json(entry)
+        payload["entry"] = _json(fit_entry(entry))
     return enqueue(
         session,
         aggregate_type="case",
@@ -252,3 +300,38 @@ def read_closing_entry(payload: dict[str, Any]) -> JournalEntry | None:
 def read_person_ids(payload: dict[str, Any]) -> tuple[str | None, str | None]:
     """Our ids of the registration's person and guardian (`case.registered`), when given."""
     return payload.get("person_id"), payload.get("guardian_person_id")
+
+
+# --- re-encoding (an operator's retry) ------------------------------------------------------
+
+
+def with_plan(payload: dict[str, Any], plan: InterventionPlan, *, version: int | None = None) -> dict[str, Any]:
+    """A `case.plan_set` payload carrying `plan` instead (e.g. the plan as it is now)."""
+    out = {**payload, "plan": _json(fit_plan(plan))}
+    if version is not None:
+        out["version"] = version
+    return out
+
+
+def with_update(payload: dict[str, Any], update: PersonContactUpdate) -> dict[str, Any]:
+    """A `person.updated` payload carrying `update` instead (the contact data as it is now)."""
+    return {**payload, "update": _json(update)}
+
+
+def refit(payload: dict[str, Any]) -> dict[str, Any]:
+    """The payload as today's codec writes it: every record read back and fitted to the contract.
+
+    A record that already fits comes back as the same record, so the journal system gets the
+    same request and a part of the event it already applied replays under its Idempotency-Key;
+    only a part it refused as too long (and so never applied) changes.
+    """
+    out = dict(payload)
+    if "registration" in payload:
+        out["registration"] = _json(fit_registration(read_registration(payload)))
+    if payload.get("entry"):
+        out["entry"] = _json(fit_entry(read_entry(payload)))
+    if "plan" in payload:
+        out["plan"] = _json(fit_plan(read_plan(payload)))
+    if "closing" in payload:
+        out["closing"] = _json(fit_closing(read_closing(payload)))
+    return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JsonDoc, Uuid
@@ -19,6 +19,9 @@ from app.core.db import Base, JsonDoc, Uuid
 # The dispatcher's claim scans undelivered events in `seq` order; this partial index holds
 # only those, so a claim never walks the (ever growing) delivered history.
 OPEN_EVENTS = text("status IN ('pending', 'in_flight')")
+# Statuses an event leaves the queue with (`skipped`: an operator decided it is not sent);
+# neither holds up the events of its aggregate after it.
+FINISHED = ("delivered", "skipped")
 
 
 class OutboxEvent(Base):
@@ -40,7 +43,7 @@ class OutboxEvent(Base):
     committee: Mapped[str | None] = mapped_column(String(64), nullable=True)
     kind: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|in_flight|delivered|dead
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|in_flight|delivered|dead|skipped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     lease_token: Mapped[str | None] = mapped_column(Uuid, nullable=True)
@@ -67,3 +70,29 @@ class JournalLink(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class OutboxAction(Base):
+    """An operator's action on an outbox event (`skip` or `retry`): who, when, why — never data.
+
+    Kept after the event itself is purged: the record of how a dead letter was resolved. The
+    reason is a code, the note short text checked to hold no personal data; `actor` is the
+    token's `sub`, as in the audit records.
+    """
+
+    __tablename__ = "outbox_actions"
+    __table_args__ = (Index("ix_outbox_actions_event_id_at", "event_id", "at"),)
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    event_id: Mapped[str] = mapped_column(Uuid)
+    action: Mapped[str] = mapped_column(String(20))  # skip | retry
+    reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    note: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reencoded: Mapped[bool] = mapped_column(Boolean, default=False)  # a retry that rebuilt the payload
+    payload_changed: Mapped[bool] = mapped_column(Boolean, default=False)
+    status_before: Mapped[str] = mapped_column(String(20))
+    error_before: Mapped[str | None] = mapped_column(Text, nullable=True)  # the event's last_error: codes only
+    actor: Mapped[str] = mapped_column(String(200))
+    actor_committee: Mapped[str] = mapped_column(String(64))
+    actor_unit: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

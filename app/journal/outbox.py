@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import new_id
-from app.journal.models import OutboxEvent
+from app.journal.models import OutboxAction, OutboxEvent
 
 
 def enqueue(
@@ -41,10 +41,18 @@ def enqueue(
 
 async def purge_delivered(session: AsyncSession, before: dt.datetime) -> int:
     """Delete events delivered before `before` (their effect lives in the journal system and in
-    `JournalLink`); pending and dead events are never purged. The caller commits."""
+    `JournalLink`), and events an operator skipped before `before` (their payload will never be
+    sent; the record of the skip stays in `outbox_actions`); pending and dead events are never
+    purged. The caller commits."""
+    skipped_before = select(OutboxAction.event_id).where(OutboxAction.action == "skip", OutboxAction.at < before)
     result = await session.execute(
         delete(OutboxEvent)
-        .where(OutboxEvent.status == "delivered", OutboxEvent.delivered_at < before)
+        .where(
+            or_(
+                and_(OutboxEvent.status == "delivered", OutboxEvent.delivered_at < before),
+                and_(OutboxEvent.status == "skipped", OutboxEvent.id.in_(skipped_before)),
+            )
+        )
         .execution_options(synchronize_session=False)
     )
     return max(int(getattr(result, "rowcount", 0) or 0), 0)
