@@ -10,13 +10,13 @@ from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from app.core.db import Database
 from app.journal import events
 from app.journal.dispatcher import Dispatcher
 from app.journal.http_adapter import HttpJournalSystem
-from app.journal.models import OutboxEvent
+from app.journal.models import JournalLink, OutboxEvent
 from app.journal.port import (
     CaseClosing,
     CaseRegistration,
@@ -192,3 +192,35 @@ def free_port() -> int:
 
 def by_case_ref(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {case["case_ref"]: case for case in state["cases"]}
+
+
+async def rows(db: Database) -> list[OutboxEvent]:
+    async with db.sessions() as session:
+        return list((await session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))).all())
+
+
+async def links(db: Database) -> dict[tuple[str, str], JournalLink]:
+    async with db.sessions() as session:
+        found = (await session.scalars(select(JournalLink))).all()
+        return {(link.aggregate_type, link.aggregate_id): link for link in found}
+
+
+class Flaky:
+    """A JournalSystem that fails chosen calls (by method name and how often), then delegates."""
+
+    def __init__(self, inner, failures: dict[str, list[Exception]]) -> None:
+        self.inner = inner
+        self.failures = failures
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str):
+        method = getattr(self.inner, name)
+
+        async def call(*args, **kwargs):
+            self.calls.append(name)
+            pending = self.failures.get(name)
+            if pending:
+                raise pending.pop(0)
+            return await method(*args, **kwargs)
+
+        return call

@@ -9,59 +9,28 @@ import random
 import uuid
 
 import pytest
-from sqlalchemy import select
 
 from app.core.db import Database
 from app.journal.dispatcher import Dispatcher
 from app.journal.links import journal_status
-from app.journal.models import JournalLink, OutboxEvent
 from app.journal.port import JournalPermanentError, JournalTransientError
 from tests.integration.outbox_support import (
     TEST_PERSONNUMMER,
     FakeClock,
+    Flaky,
     by_case_ref,
     case_events,
     dispatcher,
     drain,
     in_process_simulator,
     insert_events,
+    links,
     person_id_for,
     person_update_event,
+    rows,
 )
 
 pytestmark = pytest.mark.usefixtures("db")
-
-
-async def rows(db: Database) -> list[OutboxEvent]:
-    async with db.sessions() as session:
-        return list((await session.scalars(select(OutboxEvent).order_by(OutboxEvent.seq))).all())
-
-
-async def links(db: Database) -> dict[tuple[str, str], JournalLink]:
-    async with db.sessions() as session:
-        found = (await session.scalars(select(JournalLink))).all()
-        return {(link.aggregate_type, link.aggregate_id): link for link in found}
-
-
-class Flaky:
-    """A JournalSystem that fails chosen calls (by method name and how often), then delegates."""
-
-    def __init__(self, inner, failures: dict[str, list[Exception]]) -> None:
-        self.inner = inner
-        self.failures = failures
-        self.calls: list[str] = []
-
-    def __getattr__(self, name: str):
-        method = getattr(self.inner, name)
-
-        async def call(*args, **kwargs):
-            self.calls.append(name)
-            pending = self.failures.get(name)
-            if pending:
-                raise pending.pop(0)
-            return await method(*args, **kwargs)
-
-        return call
 
 
 async def test_cases_arrive_in_order_with_refs_stored(db: Database) -> None:
