@@ -11,8 +11,9 @@ when, the reason code and a note without personal data, what the event was befor
   journal system has no case to put them in.
 - **retry**: the event is due again with its attempts reset. With `reencode`, its payload is
   first rebuilt: fitted to the journal contract's limits (an event written before the API's
-  limits were the contract's), and for a plan or a person's contact data taken from the rows
-  as they are now (after the operator corrected them through the API).
+  limits were the contract's), and for a plan taken from the rows as it is now (after the
+  operator corrected it through the API). A person corrected through the API is sent by the
+  correction's own event: skip the dead one as superseded.
 
 A dead, a pending, or an in-flight event whose lease expired (its worker died) can be acted
 on; an event being delivered or already finished cannot (409). Never commits.

@@ -51,7 +51,7 @@ class RetryIn(BaseModel):
     reencode: bool = Field(
         False,
         description="Rebuild the payload before retrying: fitted to the journal contract's limits, and a "
-        "plan or a person's contact data taken as they are now (after a correction through the API).",
+        "plan taken as it is now (after a correction through the API).",
     )
     reason: RetryReason | None = Field(
         None,
