@@ -240,6 +240,18 @@ async def test_a_skip_needs_a_reason_code_and_a_note_without_personal_data(clien
     assert await actions(db) == [] and {e.status for e in await rows(db)} == {"pending"}, "nothing written"
 
 
+async def test_an_operator_skips_only_events_of_their_own_committee(client, auth, db) -> None:
+    ids = await insert_events(db, case_events(0, str(uuid.uuid4()), notes=0, close=False), committee="sn-centrum")
+    url, body = f"/v1/outbox/{ids[0]}/skip", {"reason": "other"}
+    refused = await client.post(url, json=body, headers=auth(OPERATOR, committee="sn-sydvast"))
+    assert refused.status_code == 404 and refused.json()["type"] == "/problems/not-found"
+    assert await actions(db) == [] and (await rows(db))[0].status == "pending"
+    everyone = auth(f"{OPERATOR} outbox:admin:all", committee="sn-sydvast")
+    assert (await client.post(url, json=body, headers=everyone)).status_code == 200
+    (recorded,) = await actions(db)
+    assert recorded.actor_committee == "sn-sydvast", "who acted, from which committee"
+
+
 async def test_skipping_a_registration_skips_the_rest_of_the_case_which_could_not_arrive_without_it(
     client, auth, db
 ) -> None:
