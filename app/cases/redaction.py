@@ -7,11 +7,19 @@ documented; identity is scrubbed the same way. The caller drops the structured i
 fields; this module scrubs free text, deterministically and without I/O:
 
 1. the identity values the same request carried (`KnownIdentity`), in every usual format;
-2. by pattern: valid personnummer/samordningsnummer, Swedish phone numbers, e-mail
-   addresses and street addresses with a house number.
+2. by pattern: personnummer/samordningsnummer (with a correct check digit, or a wrong one
+   where the date exists: a typo is still an identity), phone numbers (Swedish, and with
+   another country code), e-mail addresses, street addresses with a house number, post
+   office boxes, and postcodes with a town.
 
-Every match is found in the original text first, overlapping matches are merged, and the
-text is rebuilt once with placeholders, so one replacement never creates or hides another.
+Both run on the text as `app.kit.textnorm` normalises it (full-width digits, zero-width
+characters, typographic spaces and dashes, decomposed letters, `name (at) example.se`), so
+each pattern is written once for the plain form; every match is mapped back onto the
+original text. Overlapping matches are merged, and the original text is rebuilt once with
+placeholders, so one replacement never creates or hides another.
+
+Names are found only as known values: no pattern tells a name from a word, which is why
+every write to an exempted case accepts `known_identity`.
 
 Redaction records are per path and kind: each kind removed from a path is listed once,
 in order of its first occurrence. They never hold the removed value.
@@ -26,7 +34,8 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Final, TypeAlias
 
-from app.kit.personnummer import find_identity_numbers
+from app.kit.personnummer import identity_number_matches
+from app.kit.textnorm import normalize_text
 
 __all__ = [
     "PLACEHOLDERS",
@@ -129,16 +138,27 @@ class KnownIdentity:
         )
         return f"KnownIdentity({counts})"
 
+    def _by_kind(self) -> tuple[tuple[RedactionKind, list[str]], ...]:
+        return (
+            (RedactionKind.personnummer, self.personnummer),
+            (RedactionKind.email, self.emails),
+            (RedactionKind.phone, self.phones),
+            (RedactionKind.address, self.addresses),
+            (RedactionKind.name, self.names),
+        )
+
     @cached_property
     def _patterns(self) -> tuple[tuple[RedactionKind, re.Pattern[str]], ...]:
         """One compiled pattern per kind with values (compiled once per instance)."""
         found: list[tuple[RedactionKind, re.Pattern[str]]] = []
+        # Matched in normalised text, so normalised the same way ("Kungsva\u0308gen" is "Kungsvägen").
+        plain = {kind: [normalize_text(v).text.strip() for v in values] for kind, values in self._by_kind()}
         for kind, alternatives in (
-            (RedactionKind.personnummer, [_personnummer_regex(v) for v in self.personnummer]),
-            (RedactionKind.email, [re.escape(v) for v in self.emails if len(v) >= _MIN_LITERAL_CHARS]),
-            (RedactionKind.phone, [_phone_regex(v) for v in self.phones]),
-            (RedactionKind.address, [r for v in self.addresses for r in _address_regexes(v)]),
-            (RedactionKind.name, [r for v in self.names for r in _name_regexes(v)]),
+            (RedactionKind.personnummer, [_personnummer_regex(v) for v in plain[RedactionKind.personnummer]]),
+            (RedactionKind.email, [re.escape(v) for v in plain[RedactionKind.email] if len(v) >= _MIN_LITERAL_CHARS]),
+            (RedactionKind.phone, [_phone_regex(v) for v in plain[RedactionKind.phone]]),
+            (RedactionKind.address, [r for v in plain[RedactionKind.address] for r in _address_regexes(v)]),
+            (RedactionKind.name, [r for v in plain[RedactionKind.name] for r in _name_regexes(v)]),
         ):
             alts = sorted({a for a in alternatives if a}, key=lambda a: (-len(a), a))
             if alts:
@@ -228,36 +248,62 @@ def _name_regexes(full_name: str) -> list[str]:
 
 
 # --- patterns for values nobody told us about ------------------------------------------------
+#
+# Every pattern runs on the text as `app.kit.textnorm` normalises it: spaces are " ", dashes
+# "-", digits ASCII, no zero-width characters, `(at)` is "@".
 
 # Starts only where a run of local-part characters starts: linear time on long words.
 _EMAIL_RE: Final = re.compile(r"(?<![\w.%+'\-])[\w.%+'\-]+@(?:[\w\-]+\.)+[\w\-]{2,}")
 
-# Swedish phone numbers: 070-123 45 67, 070 123 45 67, 0701234567, 031-123 45 67,
-# (031) 12 34 56, +46 70 123 45 67, 0046 70 ..., +46 (0)70 ...
+# Between the groups of a phone number: a dash, slash or dot with a space around it, or a space.
+_PHONE_GAP: Final = r"(?:[ ]?[-/.][ ]?|[ ]{1,2})"
+# Swedish phone numbers: 070-123 45 67, 070 123 45 67, 0701234567, 031-123 45 67, 070.123.45.67,
+# 070 - 123 45 67, (031) 12 34 56, +46 70 123 45 67, 0046 70 ..., +46 (0)70 ...; and numbers with
+# another country code (+45 ..., 0045 ...). An area code is 08 or 0 and two or three digits
+# (so "01.07.2025" is a date, not a number). Within the subscriber number one kind of gap
+# ("070-174 06 05", "070.174.06.05"), so that a time range ("08.30-09.45") is not a number.
 _PHONE_RE: Final = re.compile(
-    r"""
-    (?<![\w+])(?<![0-9][-./])                     # not glued on, not inside a date
+    rf"""
+    (?<![\w+])(?<![0-9][-./:,])                   # not glued on, not inside a date or time
     (?:
-        (?P<cc>(?:\+|00)[ ]?46)[ \-]?(?:\(0\)[ \-]?)?(?P<intl>[1-9][0-9]{0,2})
-      | \(?(?P<area>0[1-9][0-9]{0,2})\)?
+        (?P<cc>(?:\+|00)[ ]?46)[ ]?-?[ ]?(?:\(0\)[ ]?-?[ ]?)?(?P<intl>[1-9][0-9]{{0,2}})
+      | (?P<foreign>(?:\+[ ]?|00)(?!46)[1-9][0-9]{{0,2}})
+      | \(?(?P<area>08|0[1-9][0-9]{{1,2}})\)?
     )
-    [ \-\u2013/]?
-    (?P<subscriber>[0-9]{2,4}(?:[ ]?[0-9]{2,4}){0,3})
-    (?![0-9])
+    (?P<sep>{_PHONE_GAP})?
+    (?P<subscriber>[0-9]{{2,4}}(?:(?P<gap>[ ]|[-.]|)[0-9]{{1,6}}(?:(?P=gap)[0-9]{{1,4}}){{0,3}})?)
+    (?![0-9]|[-/.][0-9])                          # not followed by more of a date
     """,
     re.VERBOSE,
 )
-_PHONE_NSN_DIGITS: Final = range(7, 10)  # national significant number: 7-9 digits
+# Stockholm's area code is also the 8th of a month: "08.11.2021", "08-11-2021", "08/11 2021".
+_STOCKHOLM_DATE: Final = re.compile(r"08[ ]?[-./ ][ ]?(?:0[1-9]|1[0-2])[ ]?[-./ ][ ]?(?:19|20)?[0-9]{2}")
+_PHONE_NSN_DIGITS: Final = range(7, 10)  # a Swedish national significant number: 7-9 digits
+_FOREIGN_DIGITS: Final = range(7, 13)  # after another country code: 7-12 digits
 
-# Street names end in one of these (Storgatan, Kungsvägen, Mariaplan, Götaleden ...).
+# A number followed by one of these counts or measures something: it is no house number
+# ("Storgatan 3 gånger" is not an address) ...
+_UNIT_AHEAD: Final = re.compile(
+    r"[ ]?(?:gånger|gång|ggr|st|stycken|år|dagar|dag|veckor|vecka|månader|månad|timmar|timme|tim|"
+    r"minuter|min|kr|kronor|sek|SEK|%|procent|personer|barn|deltagare|träffar|samtal|sessioner|"
+    r"tillfällen|km|meter|m)(?!\w)"
+)
+# ... and a number followed by a currency is no phone number ("+1 250 000 000 kr").
+_AMOUNT_AHEAD: Final = re.compile(r"[ ]?(?:kr|kronor|sek|SEK|:-|%|procent)(?!\w)")
+
+# Street names end in one of these (Storgatan, Kungsvägen, Mariaplan, Götaleden, Kungsportsavenyen ...).
 _STREET_SUFFIXES: Final = (
     "gatan|gata|vägen|väg|gränd|gränden|torget|stigen|allén|allé|backe|backen|plan|planen|"
-    "leden|liden|höjden|esplanaden|esplanad|platsen|promenaden|kajen|stranden|slingan|svängen|ringen"
+    "leden|liden|höjden|esplanaden|esplanad|platsen|promenaden|kajen|stranden|slingan|svängen|ringen|"
+    "avenyen|avenyn|aveny|boulevarden|kroken|stråket|parken|hagen|kullen|ängen|udden"
 )
 # ... or are two words, a genitive and a noun (Olof Palmes gata, Gustaf Adolfs torg).
 _STREET_NOUNS: Final = "väg|gata|gränd|allé|torg|plats|backe|stig|led"
 # ... or a capitalised word and a capitalised street noun (Södra Vägen, Gamla Torget).
 _STREET_WORDS: Final = "Vägen|Gatan|Gränd|Allén|Torget|Backen|Stigen|Leden|Kajen|Stranden|Platsen"
+# A postcode (414 51, SE-414 51) and a town (Göteborg, Västra Frölunda, Upplands-Bro).
+_POSTCODE: Final = r"(?:SE-?[ ]?)?[1-9][0-9]{2}[ ]?[0-9]{2}"
+_TOWN: Final = r"[A-ZÅÄÖ][a-zåäöéü]+(?:[ -][A-ZÅÄÖ][a-zåäöéü]+)?"
 _ADDRESS_RE: Final = re.compile(
     rf"""
     (?<!\w)
@@ -265,16 +311,23 @@ _ADDRESS_RE: Final = re.compile(
         (?:[A-ZÅÄÖ][^\W\d_]+[ ]){{0,2}}                          # Norra, Olof, Drottning
         (?:[^\W\d_]{{2,}}(?i:{_STREET_SUFFIXES}) | [^\W\d_]+s[ ](?i:{_STREET_NOUNS}))
       | [A-ZÅÄÖ][^\W\d_]+[ ](?:{_STREET_WORDS})
+      | Avenyn
+      | (?i:box)                                                  # a post office box
     )
-    [ \u00a0]+
-    [1-9][0-9]{{0,3}}(?:[A-Za-zÅÄÖåäö]|[ ][A-ZÅÄÖ])?(?!\w)     # house number, 12B / 12 B
-    (?:[ ]?[-\u2013][ ]?[1-9][0-9]{{0,3}}(?!\w))?                # 12-14
-    (?![0-9]|[-\u2013/.:][0-9])                                    # not a date or time
+    [ ]+
+    (?P<number>[1-9][0-9]{{0,3}}(?:[A-Za-zÅÄÖåäö]|[ ][A-ZÅÄÖ])?)(?!\w)   # house number, 12B / 12 B
+    (?:[ ]?-[ ]?[1-9][0-9]{{0,3}}(?!\w))?                          # 12-14
+    (?![0-9]|[-/.:][0-9])                                          # not a date or time
     (?:,?[ ]*(?i:lgh|lägenhet)[ ]*[0-9]{{4}})?                     # lgh 1102
-    (?:,?[ ]*[1-9][0-9]{{2}}[ ]?[0-9]{{2}}(?:[ ]+[A-ZÅÄÖ][^\W\d_]+)?)?   # 414 51 Göteborg
+    (?:,?[ ]*{_POSTCODE}(?:[ ]+{_TOWN})?)?                         # 414 51 Göteborg
     (?![0-9])
     """,
     re.VERBOSE,
+)
+# A postcode with a town on its own ("414 51 Göteborg", "..., 41451 Göteborg", "SE-414 51 Göteborg").
+_POSTCODE_TOWN_RE: Final = re.compile(
+    rf"(?<![\w-])(?:(?:SE-?[ ]?)?[1-9][0-9]{{2}}[ ][0-9]{{2}}|(?<=,[ ])[1-9][0-9]{{4}}|SE-?[ ]?[1-9][0-9]{{4}})"
+    rf"[ ]+{_TOWN}(?!\w)"
 )
 # "-plan" also ends ordinary care words: only a capitalised name that is not one of them.
 _NOT_STREETS: Final = re.compile(
@@ -283,33 +336,45 @@ _NOT_STREETS: Final = re.compile(
 )
 
 
-def _phone_end(m: re.Match[str]) -> int | None:
-    """Where the phone number ends: after the most subscriber groups that give a national
-    number of 7-9 digits ("070-123 45 67 89 gånger" stops before "89"), or None."""
-    count = len(m["intl"] if m["cc"] else m["area"][1:])
+def _phone_end(text: str, m: re.Match[str]) -> int | None:
+    """Where the phone number ends: after the most subscriber groups that give a number of the
+    allowed length ("070-123 45 67 89 gånger" stops before "89"), or None."""
+    if "." in (m["sep"] or "") and m["gap"] not in (None, "", "."):
+        return None  # "kl. 08.00 2000": dots after the area code only in 070.174.06.05
+    if m["foreign"] is not None:
+        count, allowed = 0, _FOREIGN_DIGITS
+    else:
+        count, allowed = len(m["intl"] if m["cc"] else m["area"][1:]), _PHONE_NSN_DIGITS
     end = None
     for group in re.finditer(r"[0-9]+", m["subscriber"]):
         count += len(group[0])
-        if count in _PHONE_NSN_DIGITS:
+        if count in allowed:
             end = m.start("subscriber") + group.end()
-        elif count > _PHONE_NSN_DIGITS[-1]:
+        elif count > allowed[-1]:
             break
+    if end is not None and (_AMOUNT_AHEAD.match(text, end) or _STOCKHOLM_DATE.fullmatch(text, m.start(), end)):
+        return None
     return end
 
 
 def _pattern_spans(text: str) -> Iterator[tuple[int, int, RedactionKind]]:
+    """Spans in `text`, which is normalised."""
     for m in _EMAIL_RE.finditer(text):
         yield m.start(), m.end(), RedactionKind.email
-    for start, end in find_identity_numbers(text):
-        yield start, end, RedactionKind.personnummer
+    phones: list[tuple[int, int]] = []
     pos = 0
     while (phone := _PHONE_RE.search(text, pos)) is not None:
-        phone_end = _phone_end(phone)
+        phone_end = _phone_end(text, phone)
         if phone_end is not None:
+            phones.append((phone.start(), phone_end))
             yield phone.start(), phone_end, RedactionKind.phone
             pos = phone_end
         else:
             pos = phone.start() + 1
+    for number in identity_number_matches(text):
+        # A number with a wrong check digit that a phone number covers is that phone number.
+        if number.check_digit_ok or not any(a <= number.start and number.end <= b for a, b in phones):
+            yield number.start, number.end, RedactionKind.personnummer
     for m in _ADDRESS_RE.finditer(text):
         street = m["street"]
         last_word = street.split()[-1]
@@ -317,6 +382,12 @@ def _pattern_spans(text: str) -> Iterator[tuple[int, int, RedactionKind]]:
             not last_word[0].isupper() or _NOT_STREETS.fullmatch(last_word)
         ):
             continue
+        if street.lower() == "box" and not (street[0] == "B" or m.end() > m.end("number")):
+            continue  # "en box 3": a box, not a post office box without its postcode
+        if _UNIT_AHEAD.match(text, m.end("number")):
+            continue
+        yield m.start(), m.end(), RedactionKind.address
+    for m in _POSTCODE_TOWN_RE.finditer(text):
         yield m.start(), m.end(), RedactionKind.address
 
 
@@ -333,11 +404,14 @@ def _known_spans(text: str, known: KnownIdentity) -> Iterator[tuple[int, int, Re
 def scrub_text(text: str, known: KnownIdentity, *, path: str, rule: str) -> tuple[str, list[Redaction]]:
     """Replace identity-revealing values in `text` with placeholders (SoL 14:5, 14:4).
 
-    Returns the scrubbed text and one Redaction per kind removed (in order of first
-    occurrence); an empty list means the text is unchanged.
+    Values are looked for in the normalised text (`app.kit.textnorm`) and replaced where they
+    stand in the original. Returns the scrubbed text and one Redaction per kind removed (in
+    order of first occurrence); an empty list means the text is unchanged.
     """
+    norm = normalize_text(text)
+    found = (*_known_spans(norm.text, known), *_pattern_spans(norm.text))
     spans = sorted(
-        (*_known_spans(text, known), *_pattern_spans(text)),
+        ((*norm.original_span(start, end), kind) for start, end, kind in found),
         key=lambda s: (s[0], -s[1], _PRIORITY[s[2]]),
     )
     if not spans:

@@ -28,13 +28,17 @@ from typing import Final
 
 from personnummer import personnummer as _lib
 
+from app.kit.textnorm import normalize_text
+
 __all__ = [
     "IDENTITY_NUMBER_MASK",
     "IDENTITY_NUMBER_PATTERN",
     "IdentityNumber",
+    "IdentityNumberMatch",
     "InvalidIdentityNumber",
     "age_on",
     "find_identity_numbers",
+    "identity_number_matches",
     "is_valid_identity_number_digits",
     "mask_identity_numbers",
     "parse_identity_number",
@@ -198,48 +202,138 @@ def age_on(birth_date: dt.date, day: dt.date) -> int:
 
 # --- free text ----------------------------------------------------------------------------
 
-# Separator between the date part and the last four: `-`/`+`, optionally surrounded by a
-# space, or one or two spaces ("810101 2386").
-_SEP: Final = r"(?:[ \u00a0]?[-+\u2010-\u2015\u2212][ \u00a0]?|[ \u00a0]{1,2})?"
+# Found in text normalised by `app.kit.textnorm` (one kind of space, one kind of dash, ASCII
+# digits, no zero-width characters), then mapped back onto the original text.
+#
+# A separator between groups of digits: punctuation with a space or two around it, or one or
+# two spaces ("810101-2386", "810101 - 2386", "810101/2386", "810101_2386", "810101  2386").
+_SEP: Final = r"(?:[ ]{0,2}[-+/_.][ ]{0,2}|[ ]{1,2})"
 _DAY: Final = r"(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])"  # 61-91: samordningsnummer
 _MONTH: Final = r"(?:0[1-9]|1[0-2])"
 
 # Something shaped like a personnummer/samordningsnummer: optional century (18, 19, 20),
-# YYMMDD, optional separator, four digits; never inside a longer run of digits.
+# YY MM DD, four digits (maybe as two pairs), each group maybe separated ("85 01 71 - 23 95",
+# "1985-01-71-2395"); never inside a longer run of digits or of digits and punctuation (so not
+# a date range such as "2025-07-01-2025-12-19"). Which separators may combine is decided by
+# `_well_formed`.
 IDENTITY_NUMBER_PATTERN: Final = re.compile(
-    rf"(?<![0-9])(?P<century>1[89]|20)?(?P<date>[0-9]{{2}}{_MONTH}{_DAY}){_SEP}(?P<tail>[0-9]{{4}})(?![0-9])"
+    rf"""
+    (?<![0-9])(?<![0-9][-+/_.])
+    (?:(?P<century>1[89]|20)(?P<s0>{_SEP})?)?
+    (?P<yy>[0-9]{{2}})(?P<s1>{_SEP})?(?P<mm>{_MONTH})(?P<s2>{_SEP})?(?P<dd>{_DAY})
+    (?P<s3>{_SEP})?
+    (?P<n1>[0-9]{{2}})(?P<s4>[ ])?(?P<n2>[0-9]{{2}})
+    (?![0-9])(?![-+/_.][0-9])
+    """,
+    re.VERBOSE,
 )
 
-_AT_LEAST_SIX_DIGITS: Final = re.compile(r"[0-9]{6}")
+_PUNCTUATION: Final = frozenset("-+/_")
+_ANY_DIGIT: Final = re.compile(r"\d")
+
+
+def _well_formed(m: re.Match[str]) -> bool:
+    """The separators combine as people write the number.
+
+    The date part is written together (YYMMDD, YYYYMMDD), as a date (YYYY-MM-DD, YY MM DD) or
+    in pairs (19 85 01 71). Then the last four follow directly or after any separator when the
+    date part is written together; after a dash, plus, slash or underscore when the date part
+    is spread out ("1985-01-71-2395", "85 01 71 - 23 95"), or in pairs all through
+    ("85 01 71 23 95"). A date followed by an unrelated number ("2025-07-01 1200") is not one.
+    """
+    s0, s1, s2, s3 = m["s0"], m["s1"], m["s2"], m["s3"]
+    if m["century"] is not None and s0 and not (s1 and s2):
+        return False  # "20 850171-2395": a count before a number, not a century
+    if not (s1 or s2):
+        return True
+    if not (s1 and s2):
+        return False
+    if s3 and _PUNCTUATION.intersection(s3):
+        return True
+    return bool(s3) and m["s4"] is not None and not _PUNCTUATION.intersection(s1 + s2 + (s0 or ""))
+
+
+def _digits(m: re.Match[str]) -> str:
+    return "".join(m[g] or "" for g in ("century", "yy", "mm", "dd", "n1", "n2"))
+
+
+def _luhn_digit(nine: str) -> str:
+    total = 0
+    for i, ch in enumerate(nine):
+        v = int(ch) * (2 if i % 2 == 0 else 1)
+        total += v - 9 if v > 9 else v
+    return str((10 - total % 10) % 10)
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityNumberMatch:
+    """A personnummer/samordningsnummer found in normalised text. `check_digit_ok` is False for a
+    number whose date and birth number are possible but whose check digit is wrong: a typo is
+    still an identity."""
+
+    start: int
+    end: int
+    check_digit_ok: bool
+
+
+def identity_number_matches(normalized: str) -> list[IdentityNumberMatch]:
+    """Every personnummer/samordningsnummer in text normalised by `app.kit.textnorm`, with a
+    correct check digit or not, whose date exists. Matches never overlap and are in text order."""
+    found: list[IdentityNumberMatch] = []
+    pos = 0
+    while (m := IDENTITY_NUMBER_PATTERN.search(normalized, pos)) is not None:
+        if _well_formed(m):
+            digits = _digits(m)
+            if is_valid_identity_number_digits(digits):
+                found.append(IdentityNumberMatch(m.start(), m.end(), check_digit_ok=True))
+                pos = m.end()
+                continue
+            if is_valid_identity_number_digits(digits[:-1] + _luhn_digit(digits[-10:-1])):
+                found.append(IdentityNumberMatch(m.start(), m.end(), check_digit_ok=False))
+                pos = m.end()
+                continue
+        # Retry one character on: a rejected candidate must not hide a valid one.
+        pos = m.start() + 1
+    return found
 
 
 def find_identity_numbers(text: str) -> list[tuple[int, int]]:
     """Spans (start, end) of valid personnummer/samordningsnummer in free text.
 
-    Valid means the shape of IDENTITY_NUMBER_PATTERN plus a correct check digit and an
-    existing date. Spans never overlap and are in text order.
+    Valid means a shape of IDENTITY_NUMBER_PATTERN (after normalisation: full-width digits,
+    zero-width characters and typographic dashes are seen through) plus a correct check digit
+    and an existing date. Spans are in the original text, never overlap and are in text order.
     """
-    spans: list[tuple[int, int]] = []
-    if _AT_LEAST_SIX_DIGITS.search(text) is None:
-        return spans
-    pos = 0
-    while (m := IDENTITY_NUMBER_PATTERN.search(text, pos)) is not None:
-        digits = (m["century"] or "") + m["date"] + m["tail"]
-        if is_valid_identity_number_digits(digits):
-            spans.append(m.span())
-            pos = m.end()
-        else:
-            # Retry one character on: a rejected candidate must not hide a valid one.
-            pos = m.start() + 1
-    return spans
+    if _ANY_DIGIT.search(text) is None:
+        return []
+    norm = normalize_text(text)
+    return [norm.original_span(m.start, m.end) for m in identity_number_matches(norm.text) if m.check_digit_ok]
 
 
 def mask_identity_numbers(text: str, mask: str = IDENTITY_NUMBER_MASK) -> str:
     """Replace everything shaped like a personnummer/samordningsnummer with `mask`.
 
-    Meant for every log line: it over-masks on purpose (no check-digit test, any
-    plausible month and day), because a missed number is worse than a masked timestamp.
+    Meant for every log line: it over-masks on purpose (no check-digit test, any plausible
+    month and day), because a missed number is worse than a masked timestamp. Sees through
+    the same writing variants as `find_identity_numbers`.
     """
-    if _AT_LEAST_SIX_DIGITS.search(text) is None:
+    if _ANY_DIGIT.search(text) is None:
         return text
-    return IDENTITY_NUMBER_PATTERN.sub(mask, text)
+    norm = normalize_text(text)
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while (m := IDENTITY_NUMBER_PATTERN.search(norm.text, pos)) is not None:
+        if _well_formed(m):
+            spans.append(norm.original_span(m.start(), m.end()))
+            pos = m.end()
+        else:
+            pos = m.start() + 1
+    if not spans:
+        return text
+    out: list[str] = []
+    last = 0
+    for start, end in spans:
+        out += [text[last:start], mask]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
