@@ -357,6 +357,33 @@ def _phone_end(text: str, m: re.Match[str]) -> int | None:
     return end
 
 
+# A word followed by a number: where an address could end. The address pattern is slow to search
+# for everywhere, so it is tried only before such a word that ends like a street name.
+_WORD_THEN_NUMBER: Final = re.compile(r"([^\W\d_]+)[ ]+[1-9]")
+_STREET_ENDINGS: Final = tuple(
+    {*_STREET_SUFFIXES.split("|"), *_STREET_NOUNS.split("|"), *_STREET_WORDS.lower().split("|"), "avenyn", "box"}
+)
+_WORDS_BEFORE_A_STREET: Final = 3  # "Drottning Kristinas väg", "Norra Hamngatan"
+
+
+def _addresses(text: str) -> Iterator[re.Match[str]]:
+    pos = 0
+    for anchor in _WORD_THEN_NUMBER.finditer(text):
+        if anchor.start() < pos or not anchor.group(1).lower().endswith(_STREET_ENDINGS):
+            continue
+        window = anchor.start()
+        for _ in range(_WORDS_BEFORE_A_STREET):
+            space = text.rfind(" ", pos, window - 1) if window - 1 > pos else -1
+            if space < 0:
+                window = pos
+                break
+            window = space + 1
+        m = _ADDRESS_RE.search(text, window)
+        if m is not None and m.start() <= anchor.start() < m.end():
+            yield m
+            pos = m.end()
+
+
 def _pattern_spans(text: str) -> Iterator[tuple[int, int, RedactionKind]]:
     """Spans in `text`, which is normalised."""
     for m in _EMAIL_RE.finditer(text):
@@ -375,7 +402,7 @@ def _pattern_spans(text: str) -> Iterator[tuple[int, int, RedactionKind]]:
         # A number with a wrong check digit that a phone number covers is that phone number.
         if number.check_digit_ok or not any(a <= number.start and number.end <= b for a, b in phones):
             yield number.start, number.end, RedactionKind.personnummer
-    for m in _ADDRESS_RE.finditer(text):
+    for m in _addresses(text):
         street = m["street"]
         last_word = street.split()[-1]
         if last_word.lower().endswith(("plan", "planen")) and (

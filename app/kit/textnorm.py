@@ -34,7 +34,7 @@ __all__ = ["NormalizedText", "normalize_text"]
 
 # ASCII whitespace other than the space itself becomes a space (one character for one).
 _ASCII_SPACES: Final[dict[int, str]] = {ord(c): " " for c in "\t\n\r\f\v\x1c\x1d\x1e\x1f"}
-_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+_ASCII_SPACE_RE: Final = re.compile(r"[\t\n\r\f\v\x1c-\x1f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +62,12 @@ class NormalizedText:
 
 def normalize_text(text: str) -> NormalizedText:
     """The normalised form of `text`, with the map back to it (see the module docstring)."""
-    stage = NormalizedText(text, text.translate(_ASCII_SPACES)) if text.isascii() else _normalize_characters(text)
+    if text.isascii():
+        stage = NormalizedText(text, text.translate(_ASCII_SPACES) if _ASCII_SPACE_RE.search(text) else text)
+    else:
+        stage = _normalize_characters(text)
+    if not _may_spell_out(stage.text):
+        return stage
     return _spell_out_at_and_dot(stage)
 
 
@@ -97,17 +102,30 @@ def _plain(c: str) -> str:
     return str(digit) if digit is not None else c
 
 
+# Characters known to map one for one, with what they map to (itself for most letters). Filled
+# as characters are met; bounded by the size of Unicode.
+_ONE_FOR_ONE: Final[dict[int, str]] = dict(_ASCII_SPACES)
+_SAME: Final[set[str]] = {chr(i) for i in range(0x20, 0x7F)}
+_SAME.update("åäöÅÄÖéÉüÜ")
+
+
 def _normalize_characters(text: str) -> NormalizedText:
     # Most non-ASCII text (Swedish letters) maps one character to one: then no offsets are needed.
-    table: dict[int, str] = dict(_ASCII_SPACES)
-    for m in _NON_ASCII.finditer(text):
-        c = m.group()
-        mapped = _character(c)
+    chars = set(text)
+    if chars <= _SAME:
+        return NormalizedText(text, text)
+    for c in chars - _SAME:
+        if ord(c) in _ONE_FOR_ONE:
+            continue
+        mapped = _character(c) if not c.isascii() else c.translate(_ASCII_SPACES)
         if len(mapped) != 1 or unicodedata.combining(c):
             break
-        table[ord(c)] = mapped
+        if mapped == c:
+            _SAME.add(c)
+        else:
+            _ONE_FOR_ONE[ord(c)] = mapped
     else:
-        return NormalizedText(text, text.translate(table))
+        return NormalizedText(text, text.translate(_ONE_FOR_ONE))
 
     out: list[str] = []
     starts: list[int] = []
@@ -135,28 +153,43 @@ def _normalize_characters(text: str) -> NormalizedText:
 _OPEN: Final = r"[\(\[\{<]"
 _CLOSE: Final = r"[\)\]\}>]"
 # What could follow an at sign: a domain with at least one dot, written plainly or spelt out.
-_DOMAIN_AHEAD: Final = rf"(?=[^\W_][\w-]*(?:\.|[ ]*{_OPEN}[ ]*(?:dot|punkt)[ ]*{_CLOSE}|[ ]+dot[ ]+)[^\W_])"
+_AT: Final = r"(?:[aA][tT]|[sS][nN][aA][bB][eE][lL]-?[aA]|@)"
+_DOT: Final = r"(?:[dD][oO][tT]|[pP][uU][nN][kK][tT])"
+# What could follow an at sign: a domain with at least one dot, written plainly or spelt out.
+_DOMAIN_AHEAD: Final = rf"(?:[^\W_][\w-]*(?:\.|[ ]*{_OPEN}[ ]*{_DOT}[ ]*{_CLOSE}|[ ]+{_DOT}[ ]+)[^\W_])"
+# Written case-sensitively with both cases spelt out: faster than re.IGNORECASE on every note.
 _SPELT: Final = re.compile(
     rf"""
       (?P<at>
-          [ ]*{_OPEN}[ ]*(?:at|snabel-?a|@)[ ]*{_CLOSE}[ ]*    # (at) [at] {{at}} <at> (snabel-a) (@)
-        | [ ]+snabel-a[ ]+
-        | (?<=\w)[ ]+at[ ]+{_DOMAIN_AHEAD}                     # name at example dot se
-        | [ ]+@[ ]*|[ ]*@[ ]+                                  # name @ example.se
+          {_OPEN}[ ]*{_AT}[ ]*{_CLOSE}                        # (at) [at] {{at}} <at> (snabel-a) (@)
+        | (?P<bare_at>[sS]nabel-[aA](?=[ ])|[aA][tT](?=[ ]+{_DOMAIN_AHEAD}))   # name at example dot se
+        | @                                                  # name @ example.se
       )
     | (?P<dot>
-          [ ]*{_OPEN}[ ]*(?:dot|punkt)[ ]*{_CLOSE}[ ]*         # (dot) [punkt]
-        | (?<=\w)[ ]+dot[ ]+(?=[^\W_])                          # example dot se
+          {_OPEN}[ ]*{_DOT}[ ]*{_CLOSE}                       # (dot) [punkt]
+        | (?P<bare_dot>[dD][oO][tT](?=[ ]+[^\W_]))            # example dot se
       )
     """,
-    re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE,
 )
+
+
+def _after_a_word(text: str, at: int) -> bool:
+    """A space, and a word character before it: "name at", not "at" at the start or "båt"."""
+    return at >= 2 and text[at - 1] == " " and (text[at - 2].isalnum() or text[at - 2] == "_")
+
+
+_SPELT_TOKENS: Final = ("@", " at ", "(at", "[at", "{at", "<at", "( at", "[ at", "dot", "punkt", "snabel")
+
+
+def _may_spell_out(text: str) -> bool:
+    """A cheap test for whether `_SPELT` could match at all (it is slow to search for)."""
+    lowered = text.lower()
+    return any(token in lowered for token in _SPELT_TOKENS)
 
 
 def _spell_out_at_and_dot(stage: NormalizedText) -> NormalizedText:
     text = stage.text
-    if "@" not in text and _SPELT.search(text) is None:
-        return stage
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -170,12 +203,22 @@ def _spell_out_at_and_dot(stage: NormalizedText) -> NormalizedText:
 
     pos = 0
     for m in _SPELT.finditer(text):
-        keep(pos, m.start())
-        a, b = stage.original_span(m.start(), m.end())
+        start, end = m.start(), m.end()
+        if (m.group("bare_at") or m.group("bare_dot")) and not _after_a_word(text, start):
+            continue
+        # The spaces around the spelt-out sign go with it: "name (at) example.se" is one address.
+        while start > pos and text[start - 1] == " ":
+            start -= 1
+        while end < len(text) and text[end] == " ":
+            end += 1
+        if (start, end) == (m.start(), m.end()) and m.group() == "@":
+            continue  # a plain "@": nothing to do
+        keep(pos, start)
+        a, b = stage.original_span(start, end)
         out.append("@" if m.group("at") is not None else ".")
         starts.append(a)
         ends.append(b)
-        pos = m.end()
+        pos = end
     if pos == 0:
         return stage
     keep(pos, len(text))

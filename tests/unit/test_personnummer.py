@@ -19,6 +19,7 @@ from app.kit.personnummer import (
     InvalidIdentityNumber,
     age_on,
     find_identity_numbers,
+    identity_number_matches,
     mask_identity_numbers,
     parse_identity_number,
 )
@@ -366,3 +367,50 @@ def test_mask_and_find_cover_generated_numbers(
         assert IDENTITY_NUMBER_MASK in masked
         start = len(before) + 1
         assert (start, start + len(form)) in find_identity_numbers(text)
+
+
+# --- the forms people write, after normalisation --------------------------------------------
+
+SPREAD_FORMS = [
+    "81 01 01 - 23 86",
+    "81 01 01 23 86",
+    "1981-01-01-2386",
+    "19 81 01 01-23 86",
+    "810101/2386",
+    "810101_2386",
+    "810101\u200b-2386",
+    "８１０１０１－２３８６",
+    "810101\u22122386",
+]
+
+
+@pytest.mark.parametrize("form", SPREAD_FORMS)
+def test_find_and_mask_see_through_spread_out_and_disguised_forms(form: str) -> None:
+    text = f"pnr {form} slut"
+    assert [text[a:b] for a, b in find_identity_numbers(text)] == [form]
+    assert mask_identity_numbers(text) == f"pnr {IDENTITY_NUMBER_MASK} slut"
+
+
+def test_identity_number_matches_tell_a_typo_from_a_valid_number() -> None:
+    text = f"{wrong_check('198101012386')} och 810101-2386"
+    matches = identity_number_matches(text)
+    assert [(text[m.start : m.end], m.check_digit_ok) for m in matches] == [
+        (wrong_check("198101012386"), False),
+        ("810101-2386", True),
+    ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2025-07-01 1200 kr",  # a date and an amount
+        "2025-07-01 - 2025-12-19",  # a date range
+        "2025-07-01-2025-12-19",
+        "20 810101 saknas",  # a count before six digits
+        "kl 08.30-09.45, 34 år, 7 av 10",
+        "uuid 3f1d2c4b-0000-4000-8000-000000000000",
+    ],
+)
+def test_dates_ranges_and_counts_are_not_numbers(text: str) -> None:
+    assert identity_number_matches(text) == []
+    assert mask_identity_numbers(text) == text
