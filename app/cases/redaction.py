@@ -319,7 +319,7 @@ _ADDRESS_RE: Final = re.compile(
     (?:[ ]?-[ ]?[1-9][0-9]{{0,3}}(?!\w))?                          # 12-14
     (?![0-9]|[-/.:][0-9])                                          # not a date or time
     (?:,?[ ]*(?i:lgh|lägenhet)[ ]*[0-9]{{4}})?                     # lgh 1102
-    (?:,?[ ]*{_POSTCODE}(?:[ ]+{_TOWN})?)?                         # 414 51 Göteborg
+    (?:,?[ ]*{_POSTCODE}(?![ ]?(?:kr|kronor|sek|SEK|:-|%))(?:[ ]+{_TOWN})?)?   # 414 51 Göteborg, not 41451 kr
     (?![0-9])
     """,
     re.VERBOSE,
