@@ -14,8 +14,12 @@ from pydantic import ValidationError
 from app.catalog.domain import Committee, Decision
 from app.core.settings import Settings, get_settings
 
+# No "pretty" tracebacks: they are printed raw (with local variables, if asked), past the masker;
+# an uncaught exception is logged by `main` like every other line.
 cli = typer.Typer(
-    help="iub: IUB interventions (SoL 2025:400) – catalog, eligibility, documentation.", no_args_is_help=True
+    help="iub: IUB interventions (SoL 2025:400) – catalog, eligibility, documentation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
 )
 catalog_cli = typer.Typer(help="The catalog of committee decisions.", no_args_is_help=True)
 cli.add_typer(catalog_cli, name="catalog")
@@ -25,12 +29,17 @@ T = TypeVar("T")
 
 
 def _settings() -> Settings:
+    """The settings, with logging configured from them (every line through the masker)."""
+    from app.core.logging import configure_logging
+
     try:
-        return get_settings()
+        settings = get_settings()
     except ValidationError as exc:
         messages = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
         typer.echo(f"iub: invalid settings: {messages}", err=True)
         raise typer.Exit(2) from None
+    configure_logging(settings.log_format, settings.log_level)
+    return settings
 
 
 @cli.command()
@@ -39,12 +48,22 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
     """Serve the API (Swagger UI at /docs)."""
-    import uvicorn
-
     from app.main import create_app
 
     settings = _settings()
-    uvicorn.run(create_app(settings), host=host, port=port, access_log=False, log_config=None)
+    serve_app(create_app(settings), settings, host=host, port=port)
+
+
+def serve_app(app: Any, settings: Settings, *, host: str, port: int) -> None:
+    """Run `app` under uvicorn with our logging: uvicorn's own lines (startup, "Exception in ASGI
+    application" with its traceback) go through the same masked pipeline as ours. Uvicorn's
+    access log is off: the request-context middleware writes one (route template, no query)."""
+    import uvicorn
+
+    from app.core.logging import logging_config
+
+    log_config = logging_config(settings.log_format, settings.log_level)
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config)
 
 
 def alembic_config(url: str | None = None) -> object:
@@ -290,6 +309,11 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception:
+        from app.core.logging import log_uncaught
+
+        log_uncaught()  # masked: the message of a database error can carry a bound value
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -163,9 +163,17 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "properties": {
-                    "field": {"type": "string"},
+                    "field": {
+                        "type": "string",
+                        "description": "The failing field's path, e.g. `body.notes[0].text`; keys the schema "
+                        "does not know are never named: `body.<unknown field>`.",
+                    },
                     "code": {"type": "string"},
                     "message": {"type": "string"},
+                    "count": {
+                        "type": "integer",
+                        "description": "For `<unknown field>`: how many unknown keys the object had.",
+                    },
                 },
             },
         },

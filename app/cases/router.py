@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
 
 from app.cases.audit import AuditTrail, Purpose
 from app.cases.cursor import decode_cursor, encode_cursor
@@ -50,6 +50,30 @@ PurposeHeader = Annotated[
     ),
 ]
 CaseId = Annotated[str, Path(max_length=36, description="The case id.")]
+
+# Swagger UI's examples for a note. Values are fictitious: Skatteverket's test personnummer, a phone
+# number from PTS's range for fiction.
+NOTE_EXAMPLES: dict[str, Any] = {
+    "exempted": {
+        "summary": "Exempted case: name who the text is about",
+        "description": "Names cannot be found by pattern. `known_identity` lists the people the text may "
+        "name; they are removed before anything is stored, then forgotten.",
+        "value": {
+            "kind": "execution",
+            "occurred_on": "2026-09-03",
+            "text": "Samtal med Kim om veckan. Kim nås på 070-174 06 05; mamman Alva Testsson var med.",
+            "known_identity": [
+                {"name": "Kim Testsson", "personnummer": "19810102-2393", "phone": "070-174 06 05"},
+                {"name": "Alva Testsson"},
+            ],
+        },
+    },
+    "identified": {
+        "summary": "Identified case (SoL 14 kap. 3 §)",
+        "description": "The case is registered on the person: the note is kept as written.",
+        "value": {"kind": "follow_up", "occurred_on": "2026-10-01", "text": "Uppföljning enligt plan."},
+    },
+}
 
 
 def _reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = None) -> CaseService:
@@ -149,8 +173,19 @@ async def get_case(case_id: CaseId, service: Reader) -> CaseDetailDoc:
     status_code=status.HTTP_201_CREATED,
     responses=problem_openapi(401, 403, 404, 409, 422),
 )
-async def add_note(case_id: CaseId, body: NoteAddIn, service: Writer, _idempotency: IdempotencyDep) -> NoteResultDoc:
-    """A journal note (journalanteckning), redacted by the case's rule like the opening."""
+async def add_note(
+    case_id: CaseId,
+    body: Annotated[NoteAddIn, Body(openapi_examples=NOTE_EXAMPLES)],
+    service: Writer,
+    _idempotency: IdempotencyDep,
+) -> NoteResultDoc:
+    """A journal note (journalanteckning), redacted by the case's rule like the opening.
+
+    On an exempted case (SoL 14 kap. 4–5 §§) personnummer, phone numbers, e-mail and street
+    addresses are found by pattern, however they are written; **names are not**: give everyone the
+    text may name in `known_identity`, and their names (and anything else given there) are removed
+    before the note is stored. `known_identity` itself is never stored.
+    """
     written = await service.add_note(case_id, body)
     return NoteResultDoc.model_validate({**(await _fields(service, written)), "note": NoteDoc.of(written.notes[0])})
 

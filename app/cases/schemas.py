@@ -97,7 +97,8 @@ KnownIdentityField: Any = Field(
     default_factory=list,
     max_length=5,
     description="Identity values the caller knows, given only so that they are removed from this request's "
-    "free text in an exempted case; never stored. Ignored for identified cases.",
+    "free text in an exempted case; never stored. Ignored for identified cases. Personnummer, phone numbers, "
+    "e-mail and street addresses are also found by pattern; names only here: list everyone the text may name.",
 )
 
 

@@ -17,6 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.kit.personnummer import mask_identity_numbers
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
 
@@ -140,15 +142,19 @@ def problem_response(
 
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+# Where a key the schema does not know was sent: the key itself is never named (it can be data,
+# e.g. `{"_198501012382": ...}`), only where and how many.
+UNKNOWN_FIELD = "<unknown field>"
 
 
 def _safe_location(loc: tuple[Any, ...]) -> str:
-    """A dotted field path; dict keys that are not plain identifiers (they could be data) are masked."""
+    """A dotted field path; dict keys that are not plain identifiers, or look like an identity
+    number, are masked (they could be data)."""
     parts: list[str] = []
     for part in loc:
         if isinstance(part, int):
             parts.append(f"[{part}]")
-        elif isinstance(part, str) and _IDENTIFIER.match(part):
+        elif isinstance(part, str) and _IDENTIFIER.match(part) and mask_identity_numbers(part) == part:
             parts.append(("." if parts else "") + part)
         else:
             parts.append(("." if parts else "") + "*")
@@ -169,17 +175,28 @@ def _safe_message(error: dict[str, Any]) -> str:
     return message
 
 
-def validation_errors(errors: list[dict[str, Any]] | tuple[Any, ...]) -> list[dict[str, str]]:
-    """Pydantic errors as `{field, code, message}` — without `input` or `ctx`, which may echo values."""
-    out = []
+def validation_errors(errors: list[dict[str, Any]] | tuple[Any, ...]) -> list[dict[str, Any]]:
+    """Pydantic errors as `{field, code, message}` — without `input` or `ctx`, which may echo values.
+
+    Unknown keys (`extra_forbidden`) are never named: all those of one object are one entry,
+    `{"field": "body.<unknown field>", "code": "extra_forbidden", "count": 2, ...}`.
+    """
+    out: list[dict[str, Any]] = []
+    unknown: dict[str, dict[str, Any]] = {}
     for error in errors:
-        out.append(
-            {
-                "field": _safe_location(tuple(error.get("loc", ()))),
-                "code": str(error.get("type", "invalid")),
-                "message": _safe_message(error),
-            }
-        )
+        loc = tuple(error.get("loc", ()))
+        code = str(error.get("type", "invalid"))
+        if code == "extra_forbidden" and loc:
+            parent = _safe_location(loc[:-1])
+            field = f"{parent}.{UNKNOWN_FIELD}" if parent else UNKNOWN_FIELD
+            entry = unknown.get(field)
+            if entry is None:
+                entry = unknown[field] = {"field": field, "code": code, "message": "", "count": 0}
+                out.append(entry)
+            entry["count"] += 1
+            entry["message"] = "unknown field" if entry["count"] == 1 else f"{entry['count']} unknown fields"
+            continue
+        out.append({"field": _safe_location(loc), "code": code, "message": _safe_message(error)})
     return out
 
 

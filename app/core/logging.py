@@ -1,18 +1,28 @@
-"""Structured logs (structlog), one request id per request, identity numbers masked.
+"""Structured logs (structlog), one request id per request, identity numbers masked: one pipeline.
 
-Every log line passes a processor that masks anything shaped like a personnummer or
-samordningsnummer (10 and 12 digits), whatever the caller logged. Access lines name the
-route template, not the raw path, and never the query string or the body.
+Every line the process writes goes through the same processors and renderer (JSON or
+console), whoever logged it: our structlog loggers, the standard library's `logging` (the
+journal dispatcher and runtime, uvicorn's own lines, asyncio, any library), unhandled
+exceptions of a request (our middleware and uvicorn's "Exception in ASGI application") and of
+the command line. Standard-library records are bridged into structlog with
+`structlog.stdlib.ProcessorFormatter` on one root handler; uvicorn is given the same
+configuration (`logging_config`). A traceback is rendered to text before the last step, which
+masks anything shaped like a personnummer or samordningsnummer (10 and 12 digits, spread out
+or disguised) in every value: an exception message can carry a bound value (asyncpg's
+"invalid input for query argument $1: '...'"). Access lines name the route template, not the
+raw path, and never the query string or the body.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.config
 import re
 import sys
 import time
 import uuid
 from collections.abc import MutableMapping
+from types import TracebackType
 from typing import Any
 
 import orjson
@@ -25,7 +35,9 @@ from app.kit.personnummer import mask_identity_numbers
 log = structlog.get_logger("iub")
 access_log = structlog.get_logger("iub.access")
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# A client's X-Request-Id is kept only in this shape (and only when it is not shaped like a
+# personnummer); otherwise the service makes its own.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 def _mask(value: Any) -> Any:
@@ -35,11 +47,14 @@ def _mask(value: Any) -> Any:
         return {k: _mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_mask(v) for v in value]
+    if isinstance(value, BaseException):
+        return mask_identity_numbers(f"{type(value).__name__}: {value}")
     return value
 
 
-# Keys whose values the service sets itself and that can never hold submitted data.
-_TRUSTED_KEYS = frozenset({"timestamp", "level", "event", "request_id", "method", "route", "status", "duration_ms"})
+# Keys whose values the service sets itself and that can never hold submitted data. `event`
+# is not one: a standard-library record's message is its event.
+_TRUSTED_KEYS = frozenset({"timestamp", "level", "logger", "request_id", "route", "status", "duration_ms"})
 
 
 def mask_identity_processor(
@@ -51,32 +66,125 @@ def mask_identity_processor(
     return event_dict
 
 
+def _drop_color_message(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Uvicorn adds a copy of its message with terminal colour codes as an `extra`.
+    event_dict.pop("color_message", None)
+    return event_dict
+
+
 def _orjson_dumps(value: Any, **_: Any) -> str:
     # orjson renders a log line several times faster than the standard library.
     return orjson.dumps(value, default=str).decode()
 
 
-def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.format_exc_info,
-        mask_identity_processor,  # last before rendering: covers exception text too
-    ]
-    renderer: Any = (
-        structlog.processors.JSONRenderer(serializer=_orjson_dumps)
-        if fmt is LogFormat.json
-        else structlog.dev.ConsoleRenderer(colors=False)
+def _renderer(fmt: LogFormat) -> Any:
+    if fmt is LogFormat.json:
+        return structlog.processors.JSONRenderer(serializer=_orjson_dumps)
+    return structlog.dev.ConsoleRenderer(colors=False)
+
+
+# Added to every line, whoever logged it.
+_ADDED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.add_log_level,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+# The last steps of every line: the traceback as text, then the masker over everything, then text.
+_FINAL: list[Any] = [structlog.processors.format_exc_info, mask_identity_processor]
+
+
+def make_formatter(fmt: str = LogFormat.console.value) -> structlog.stdlib.ProcessorFormatter:
+    """The formatter of the root handler: standard-library records through our processors."""
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            *_ADDED,
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),
+            _drop_color_message,
+        ],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *_FINAL, _renderer(LogFormat(fmt))],
     )
+
+
+class _RootHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The one handler of the root logger: standard-library records to stderr, rendered by us."""
+
+    def __init__(self) -> None:
+        super().__init__(_LateStderr())
+
+
+def make_handler() -> logging.Handler:
+    return _RootHandler()
+
+
+# Libraries that log every request they make at INFO (the journal client's URLs): warnings only.
+_QUIET_LIBRARIES = ("httpx", "httpcore")
+# Uvicorn's own loggers have no handler of their own: their records reach the root's.
+_UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi")
+
+
+def logging_config(fmt: LogFormat, level: str = "INFO") -> dict[str, Any]:
+    """The standard library's logging configuration as uvicorn takes it (`log_config`).
+
+    One root handler with our formatter; uvicorn's loggers (`uvicorn`, `uvicorn.error`) without
+    handlers of their own, so that their lines reach it. `configure_logging` sets up the same.
+    """
+    level = level.upper()
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"iub": {"()": make_formatter, "fmt": fmt.value}},
+        "handlers": {"stderr": {"()": make_handler, "formatter": "iub"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            **{name: {"handlers": [], "propagate": True, "level": level} for name in _UVICORN_LOGGERS},
+            # Uvicorn's access log prints raw paths with query strings: ours replaces it.
+            "uvicorn.access": {"handlers": [], "propagate": True, "level": "WARNING"},
+            **{name: {"level": "WARNING"} for name in _QUIET_LIBRARIES},
+        },
+    }
+
+
+_configured = False
+
+
+def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
+    """structlog's loggers and the standard library's root handler, both through our processors.
+
+    Other handlers on the root logger (a test runner's capture) are left in place; ours is
+    replaced, so calling this again changes the format or level rather than adding a handler.
+    """
+    global _configured
+    level = level.upper()
     structlog.configure(
-        processors=[*shared, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        processors=[*_ADDED, *_FINAL, _renderer(fmt)],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
         logger_factory=structlog.PrintLoggerFactory(_LateStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
-    # Uvicorn's own access log prints raw paths with query strings: ours replaces it.
-    logging.getLogger("uvicorn.access").disabled = True
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _RootHandler)]:
+        root.removeHandler(old)
+    handler = make_handler()
+    handler.setFormatter(make_formatter(fmt.value))
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in _UVICORN_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(level)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    for name in _QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    _configured = True
+
+
+def log_uncaught(exc_info: tuple[type[BaseException], BaseException, TracebackType | None] | None = None) -> None:
+    """Log an exception nobody caught (the command line's last resort), masked like every line."""
+    if not _configured:
+        configure_logging(LogFormat.console)
+    log.critical("uncaught_exception", exc_info=exc_info or sys.exc_info())
 
 
 class _LateStderr:
@@ -131,6 +239,8 @@ class RequestContextMiddleware:
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
+    """The client's request id if it has the safe shape (up to 64 of A-Z, a-z, 0-9 and `-`) and
+    is not shaped like a personnummer; None otherwise (a new id is made)."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             candidate = value.decode("latin-1")

@@ -29,6 +29,7 @@ def _canary_body(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, 
     schema = _resolve(schema, document)
     body: dict[str, Any] = {name: CANARY for name in schema.get("properties", {})}
     body[CANARIES[0]] = CANARY  # an unknown key that is itself a value
+    body["_" + CANARIES[0]] = CANARY  # ... and one shaped like an identifier
     return body
 
 
