@@ -3,7 +3,7 @@
 Two corpora, built from the same parts:
 
 - *identity samples*: a sentence of a social-services note with ONE identity value in one of
-  the ways people write it (a personnummer as `85 01 71 - 23 95`, with a full-width digit, a
+  the ways people write it (a personnummer as `81 01 01 - 23 86`, with a full-width digit, a
   zero-width space or a wrong check digit; a phone number as `070.174.06.05` or `+45 ...`; an
   e-mail address as `name (at) example.se`; a street address, a post office box, a postcode
   with a town), among harmless numbers: dates, amounts, counts, times, case numbers;

@@ -143,7 +143,7 @@ def problem_response(
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 # Where a key the schema does not know was sent: the key itself is never named (it can be data,
-# e.g. `{"_198501012382": ...}`), only where and how many.
+# e.g. `{"_198101012386": ...}`), only where and how many.
 UNKNOWN_FIELD = "<unknown field>"
 
 

@@ -212,8 +212,8 @@ _DAY: Final = r"(?:0[1-9]|[12][0-9]|3[01]|6[1-9]|[78][0-9]|9[01])"  # 61-91: sam
 _MONTH: Final = r"(?:0[1-9]|1[0-2])"
 
 # Something shaped like a personnummer/samordningsnummer: optional century (18, 19, 20),
-# YY MM DD, four digits (maybe as two pairs), each group maybe separated ("85 01 71 - 23 95",
-# "1985-01-71-2395"); never inside a longer run of digits or of digits and punctuation (so not
+# YY MM DD, four digits (maybe as two pairs), each group maybe separated ("81 01 01 - 23 86",
+# "1981-01-01-2386"); never inside a longer run of digits or of digits and punctuation (so not
 # a date range such as "2025-07-01-2025-12-19"). Which separators may combine is decided by
 # `_well_formed`.
 IDENTITY_NUMBER_PATTERN: Final = re.compile(
@@ -236,14 +236,14 @@ def _well_formed(m: re.Match[str]) -> bool:
     """The separators combine as people write the number.
 
     The date part is written together (YYMMDD, YYYYMMDD), as a date (YYYY-MM-DD, YY MM DD) or
-    in pairs (19 85 01 71). Then the last four follow directly or after any separator when the
+    in pairs (19 81 01 01). Then the last four follow directly or after any separator when the
     date part is written together; after a dash, plus, slash or underscore when the date part
-    is spread out ("1985-01-71-2395", "85 01 71 - 23 95"), or in pairs all through
-    ("85 01 71 23 95"). A date followed by an unrelated number ("2025-07-01 1200") is not one.
+    is spread out ("1981-01-01-2386", "81 01 01 - 23 86"), or in pairs all through
+    ("81 01 01 23 86"). A date followed by an unrelated number ("2025-07-01 1200") is not one.
     """
     s0, s1, s2, s3 = m["s0"], m["s1"], m["s2"], m["s3"]
     if m["century"] is not None and s0 and not (s1 and s2):
-        return False  # "20 850171-2395": a count before a number, not a century
+        return False  # "20 810101-2386": a count before a number, not a century
     if not (s1 or s2):
         return True
     if not (s1 and s2):

@@ -112,3 +112,21 @@ def test_an_uncaught_exception_is_logged_masked(capsys: pytest.CaptureFixture[st
 def test_a_client_request_id_is_kept_only_in_a_safe_shape(sent: str, kept: bool) -> None:
     scope = {"type": "http", "headers": [(b"x-request-id", sent.encode())]}
     assert (_incoming_request_id(scope) == sent) is kept
+
+
+def test_the_command_line_logs_an_uncaught_exception_masked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import app.cli
+
+    def crash() -> None:
+        raise RuntimeError(f"invalid input for query argument $1: '{PNR}'")
+
+    configure_logging(LogFormat.console)
+    monkeypatch.setattr(app.cli, "cli", crash)
+    with pytest.raises(SystemExit) as exit_:
+        app.cli.main()
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "uncaught_exception" in err and "Traceback" in err
+    assert PNR not in err and "'[personnummer]'" in err
