@@ -141,6 +141,15 @@ def catalog_load(
         typer.echo("catalog not empty: nothing loaded")
     else:
         typer.echo(f"catalog loaded: {added} decision(s) added, {unchanged} already present")
+        from app.catalog.rules import decision_warnings
+
+        for decision in decisions:
+            for warning in decision_warnings(decision):
+                typer.echo(
+                    f"  warning: {decision.committee} {decision.reference} {warning.intervention_id or ''}: "
+                    f"{warning.message}",
+                    err=True,
+                )
 
 
 async def _load(

@@ -35,6 +35,7 @@ class Action(StrEnum):
     case_note_added = "case.note_added"
     case_plan_set = "case.plan_set"
     case_session_recorded = "case.session_recorded"
+    case_coded_entry_added = "case.coded_entry_added"
     case_closed = "case.closed"
     person_read = "person.read"
     person_updated = "person.updated"
@@ -54,8 +55,18 @@ class AuditTrail:
         self.caller = caller
         self.purpose = purpose
 
-    def record(self, action: Action, *, case_id: str | None = None, person_ids: Sequence[str | None] = ()) -> None:
-        """One row per person concerned (so a person's trail is complete), or one without a person."""
+    def record(
+        self,
+        action: Action,
+        *,
+        case_id: str | None = None,
+        person_ids: Sequence[str | None] = (),
+        basis: str | None = None,
+    ) -> None:
+        """One row per person concerned (so a person's trail is complete), or one without a person.
+
+        `basis` is the legal basis an asker stated (a registry occurrence question), as a code.
+        """
         people: list[str | None] = [p for p in person_ids if p is not None] or [None]
         why = self.purpose or DEFAULT_PURPOSE.get(action, Purpose.carrying_out)
         at = now()
@@ -70,6 +81,7 @@ class AuditTrail:
                 case_id=case_id,
                 person_id=person_id,
                 why_code=why.value,
+                basis=basis,
             )
             for person_id in people
         )

@@ -15,7 +15,8 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, PersonRow
+from app.cases.models import CaseCodedEntryRow, CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, PersonRow
+from app.cases.policy import CODED_ENTRY_TEXTS, EARLY_TERMINATION_LABELS, CodedEntry, EarlyTerminationReason
 from app.cases.protection import Contact
 from app.catalog.domain import DocumentationRule
 from app.journal import events
@@ -127,20 +128,30 @@ def session_recorded(session: AsyncSession, case: CaseRow, row: CaseSessionRow) 
         events.session_recorded(session, case.id, entry, session_id=row.id, number=row.number, committee=case.committee)
 
 
+def coded_entry_added(session: AsyncSession, case: CaseRow, row: CaseCodedEntryRow) -> None:
+    text = CODED_ENTRY_TEXTS[CodedEntry(row.code)]
+    entry = JournalEntry(kind=EntryKind.event, occurred_on=row.occurred_on, text=text)
+    if _identified(case):
+        events.coded_entry_added(
+            session, case.id, entry, coded_entry_id=row.id, code=row.code, committee=case.committee
+        )
+
+
 def case_closed(session: AsyncSession, case: CaseRow) -> None:
     if not _identified(case):
         return
     assert case.closed_on is not None and case.closing_reason is not None and case.disposal_due_on is not None
     reason = ClosingReason(case.closing_reason)
+    early = early_termination_text(case.early_termination_reason, case.early_termination_note)
     closing = CaseClosing(
         closed_on=case.closed_on,
         reason=reason,
         disposal_due_on=case.disposal_due_on,
-        early_termination_reason=fit_optional(case.early_termination_reason, EARLY_TERMINATION_REASON_MAX),
+        early_termination_reason=early,
     )
     text = closing_entry_text(
         reason,
-        early_termination=case.early_termination_reason,
+        early_termination=early,
         end_wellbeing=case.end_wellbeing,
         participant_satisfaction=case.participant_satisfaction,
         participant_view=case.participant_view,
@@ -174,6 +185,15 @@ def closing_entry_text(
     if participant_view:
         lines.append(f"Den enskildes uppfattning: {fit(participant_view, PARTICIPANT_VIEW_MAX)}")
     return fit("\n".join(lines), ENTRY_TEXT_MAX)
+
+
+def early_termination_text(code: str | None, note: str | None) -> str | None:
+    """What the journal system gets as the reason for an early end: the code's Swedish label, then
+    the note (bounded: the label takes at most `EARLY_TERMINATION_LABEL_RESERVE` of the field)."""
+    if not code:
+        return None
+    label = EARLY_TERMINATION_LABELS[EarlyTerminationReason(code)]
+    return fit(f"{label}. {note}" if note else f"{label}.", EARLY_TERMINATION_REASON_MAX)
 
 
 def person_updated(session: AsyncSession, person: PersonRow, contact: Contact) -> None:

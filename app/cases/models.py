@@ -1,8 +1,9 @@
 """Case tables. Identity lives in `persons` only, and only identified cases reference it.
 
-The tables of case data (`cases`, `case_notes`, `case_plans`, `case_sessions`) have no
-identity column: an exempted case (SoL 14:4, 14:5) cannot hold a name or a personnummer
-because there is nowhere to put one. No hash of a personnummer is stored anywhere.
+The tables of case data (`cases`, `case_notes`, `case_plans`, `case_plan_versions`,
+`case_sessions`, `case_coded_entries`) have no identity column: an exempted case (SoL 14:4,
+14:5) cannot hold a name or a personnummer because there is nowhere to put one. No hash of a
+personnummer is stored anywhere.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -103,6 +105,10 @@ class PersonNameRow(Base):
         return f"PersonNameRow(id={self.id!r})"
 
 
+RUNNING_CASE_INDEX = "uq_cases_running_person_intervention"
+RUNNING = "status <> 'closed'"
+
+
 class CaseRow(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -112,6 +118,19 @@ class CaseRow(Base):
         ),
         CheckConstraint("identity = 'anonymous' OR person_id IS NOT NULL", name="identified_has_person"),
         Index("ix_cases_committee_unit_created_at_id", "committee", "unit", "created_at", "id"),
+        # One running case per identified person (the child, for a parent-targeted case) and
+        # intervention in a unit: a second opening would restart the committee's session cap.
+        # Race-safe: the database refuses the second row (exempted cases have no person).
+        Index(
+            RUNNING_CASE_INDEX,
+            "committee",
+            "unit",
+            "intervention_id",
+            "person_id",
+            unique=True,
+            postgresql_where=text(RUNNING),
+            sqlite_where=text(RUNNING),
+        ),
     )
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)
@@ -144,12 +163,16 @@ class CaseRow(Base):
     participant_view: Mapped[str | None] = mapped_column(Text, nullable=True)
     informed_of_right_to_apply: Mapped[bool] = mapped_column(Boolean, default=False)
     informed_of_documentation: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SoL 21:2: the guardian's consent as recorded at opening; with two guardians, whose.
+    guardian_consent: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    guardian_consents: Mapped[list[str] | None] = mapped_column(JsonDoc, nullable=True)
 
     status: Mapped[str] = mapped_column(String(20))
     opened_on: Mapped[dt.date] = mapped_column(Date)
     closed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     closing_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    early_termination_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    early_termination_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)  # a code
+    early_termination_note: Mapped[str | None] = mapped_column(Text, nullable=True)  # scrubbed free text
     session_count: Mapped[int] = mapped_column(Integer, default=0)
     last_entry_on: Mapped[dt.date] = mapped_column(Date)
     disposal_due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
@@ -168,6 +191,14 @@ class CaseRow(Base):
         order_by="CaseSessionRow.number", lazy="raise", cascade="all, delete-orphan"
     )
     plan: Mapped[CasePlanRow | None] = relationship(lazy="raise", cascade="all, delete-orphan")
+    plan_versions: Mapped[list[CasePlanVersionRow]] = relationship(
+        order_by="CasePlanVersionRow.version", lazy="raise", cascade="all, delete-orphan"
+    )
+    coded_entries: Mapped[list[CaseCodedEntryRow]] = relationship(
+        order_by="[CaseCodedEntryRow.occurred_on, CaseCodedEntryRow.created_at]",
+        lazy="raise",
+        cascade="all, delete-orphan",
+    )
 
 
 class CaseNoteRow(Base):
@@ -187,7 +218,8 @@ class CaseNoteRow(Base):
 
 
 class CasePlanRow(Base):
-    """The intervention plan (insatsplan, seed 004 bilaga 3); one per case, replaced when set again."""
+    """The intervention plan (insatsplan, seed 004 bilaga 3) as it is now; every version is kept in
+    `case_plan_versions`."""
 
     __tablename__ = "case_plans"
 
@@ -208,6 +240,49 @@ class CasePlanRow(Base):
     personal: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+
+
+class CasePlanVersionRow(Base):
+    """Every version of the plan as it was set (seed 004 bilaga 3 keeps its history): who and when.
+
+    Append-only: `case_plans` holds the current version, this table each one ever set.
+    """
+
+    __tablename__ = "case_plan_versions"
+
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    drawn_up_on: Mapped[dt.date] = mapped_column(Date)
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    follow_up_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    time_frame: Mapped[str | None] = mapped_column(Text, nullable=True)
+    description: Mapped[str] = mapped_column(Text)
+    responsible_contact: Mapped[str] = mapped_column(Text)
+    reason_for_seeking: Mapped[str | None] = mapped_column(Text, nullable=True)
+    goals: Mapped[str | None] = mapped_column(Text, nullable=True)
+    form: Mapped[str | None] = mapped_column(Text, nullable=True)
+    frequency: Mapped[str | None] = mapped_column(Text, nullable=True)
+    follow_up: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reason_for_closing: Mapped[str | None] = mapped_column(Text, nullable=True)
+    personal: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+
+
+class CaseCodedEntryRow(Base):
+    """A coded entry (seed 004): a concern reported for a child, or help to reach the needs-assessed route.
+
+    A code and a date only: no free text, so nothing identifying can be written here.
+    """
+
+    __tablename__ = "case_coded_entries"
+
+    id: Mapped[str] = mapped_column(Uuid, primary_key=True)
+    case_id: Mapped[str] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    occurred_on: Mapped[dt.date] = mapped_column(Date)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 
 class CaseSessionRow(Base):
@@ -258,3 +333,5 @@ class AuditRecordRow(Base):
     case_id: Mapped[str | None] = mapped_column(Uuid, nullable=True)
     person_id: Mapped[str | None] = mapped_column(Uuid, nullable=True)
     why_code: Mapped[str] = mapped_column(String(40))
+    # The legal basis the asker stated (a registry occurrence question), as a code.
+    basis: Mapped[str | None] = mapped_column(String(40), nullable=True)

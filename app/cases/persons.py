@@ -284,16 +284,17 @@ class PersonRegistry:
 
     # --- registry occurrence (förekomst) ----------------------------------------------------------
 
-    async def occurrences(self, personnummer: str) -> tuple[PersonRow | None, list[CaseRow]]:
+    async def occurrences(self, personnummer: str, basis: str | None = None) -> tuple[PersonRow | None, list[CaseRow]]:
         """Whether the person has or had identified cases in the caller's committee; exempted cases
-        have no person, so they can never be found, and another committee's register is not asked."""
+        have no person, so they can never be found, and another committee's register is not asked.
+        The asker's legal basis goes into the audit trail."""
         try:
             digits = parse_identity_number(personnummer, today=today()).digits
         except InvalidIdentityNumber:
             raise invalid_fields(("personnummer", "invalid_personnummer", _INVALID_PNR)) from None
         person = await self.repo.person_by_personnummer(self.caller.committee, digits)
         cases = [] if person is None else await self.repo.occurrences(person.id, self.caller.committee)
-        self.audit.record(Action.registry_occurrence, person_ids=[None if person is None else person.id])
+        self.audit.record(Action.registry_occurrence, person_ids=[None if person is None else person.id], basis=basis)
         return person, cases
 
 

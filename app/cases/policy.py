@@ -75,6 +75,45 @@ class Step(StrEnum):
 PROCESS_STEPS: Final = (3, 5)
 
 
+class EarlyTerminationReason(StrEnum):
+    """Orsak till avbrott i förtid (seeds 002, 003: always documented, also under an exemption).
+
+    Codes, so that the unit-level follow-up can count them; free text goes in the note.
+    """
+
+    moved = "moved"
+    declined_to_continue = "declined_to_continue"
+    referred_to_needs_assessed = "referred_to_needs_assessed"
+    no_show = "no_show"
+    other = "other"
+
+
+EARLY_TERMINATION_LABELS: Final = {
+    EarlyTerminationReason.moved: "Flyttat",
+    EarlyTerminationReason.declined_to_continue: "Vill inte fortsätta",
+    EarlyTerminationReason.referred_to_needs_assessed: "Hänvisad till behovsprövad insats",
+    EarlyTerminationReason.no_show: "Uteblivit",
+    EarlyTerminationReason.other: "Annan orsak",
+}
+
+
+class CodedEntry(StrEnum):
+    """Coded entries on a case (seed 004): what the provider did beyond the intervention itself."""
+
+    # The duty to report concern for a child to the social committee (anmälningsskyldighet).
+    concern_reported = "concern_reported"
+    # The provider helped the person towards a needs-assessed intervention (the bridge, seed 001).
+    referred_to_needs_assessed = "referred_to_needs_assessed"
+
+
+CODED_ENTRY_TEXTS: Final = {
+    CodedEntry.concern_reported: "Orosanmälan om barn har gjorts till socialnämnden (anmälningsskyldighet).",
+    CodedEntry.referred_to_needs_assessed: (
+        "Den enskilde har fått hjälp att komma i kontakt med socialtjänsten för att ansöka om behovsprövad insats."
+    ),
+}
+
+
 class CaseClosed(Exception):
     """The case is closed: it takes no entries."""
 
@@ -132,12 +171,27 @@ def next_status(current: CaseStatus, step: Step, process_steps: int) -> CaseStat
     return CaseStatus.followed_up
 
 
-def check_session_cap(sessions_so_far: int, max_sessions: int | None) -> int:
-    """The number of the next session; raises SessionCapReached past the committee's cap (villkor)."""
+def check_session_cap(sessions_so_far: int, max_sessions: int | None, earlier: int = 0) -> int:
+    """The number of the next session in this case; raises SessionCapReached past the committee's cap.
+
+    `earlier` counts the person's sessions of the same intervention in their other cases within
+    the window (`cap_window_start`): a new case does not restart the cap.
+    """
     number = sessions_so_far + 1
-    if max_sessions is not None and number > max_sessions:
+    if max_sessions is not None and earlier + number > max_sessions:
         raise SessionCapReached
     return number
+
+
+def cap_window_start(on: dt.date, months: int) -> dt.date:
+    """The first day of the window of `months` months that ends on `on` (cases opened on or after it count)."""
+    month_index = on.year * 12 + on.month - 1 - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    # The same day of the month, or the month's last day when it has fewer days (31 March - 1 month).
+    next_month = dt.date(year + month // 12, month % 12 + 1, 1)
+    last_day = (next_month - dt.timedelta(days=1)).day
+    return dt.date(year, month, min(on.day, last_day))
 
 
 # --- the participant, de-identified (seeds 002/003: age and gender are still documented) -------

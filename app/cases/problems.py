@@ -32,6 +32,26 @@ SESSION_CAP_REACHED = problem_type(
     "needs a needs-assessed intervention (behovsprövad insats): the person can apply to the social services.",
 )
 
+CONDITIONS_NOT_MET = problem_type(
+    "conditions-not-met",
+    422,
+    "The person does not meet the intervention's conditions",
+    "The summary check (summarisk kontroll, SoL 11 kap. 5 §) that `POST /v1/eligibility/check` answers "
+    "refused the opening: `verdict` is `ineligible` (a condition failed) or `not_yet` (the guardian's consent "
+    "is missing, SoL 21 kap. 2 §). `conditions` lists each failed condition with its `condition`, `code` (as "
+    "the eligibility check answers it), `paragraph` where the law sets it, and the request `field` it was "
+    "decided on; `required_actions` says what would cure it. Nothing was written, and no submitted value is "
+    "echoed. Facts the request does not state never refuse an opening.",
+)
+CASE_ALREADY_OPEN = problem_type(
+    "case-already-open",
+    409,
+    "The person already has a running case of this intervention",
+    "An identified person (for a parent-targeted intervention: the child) has one running case per "
+    "intervention in a unit, so that the committee's session cap is not started again. `case_id` names the "
+    "running case: document in it, or close it first.",
+)
+
 
 def invalid_fields(*errors: tuple[str, str, str]) -> ProblemError:
     """A 422 validation problem for (field, code, message) triples; messages never hold values."""

@@ -15,6 +15,7 @@ from app.cases.schemas import (
     AuditPageDoc,
     AuditRecordDoc,
     OccurrenceCaseDoc,
+    OccurrenceDetail,
     OccurrenceDoc,
     OccurrenceQueryIn,
     PersonDoc,
@@ -87,10 +88,19 @@ async def patch_person(person_id: PersonId, body: PersonPatchIn, registry: Perso
 async def registry_occurrence(body: OccurrenceQueryIn, registry: RegistryReader) -> OccurrenceDoc:
     """Förekomst: whether the person has or had identified IUB cases in any unit of the committee.
 
-    Intervention, unit, dates and status only — never notes. Exempted cases (SoL 14 kap. 4–5 §§)
-    hold no identity and can never be found. The personnummer travels in the body, never the URL.
+    Answers at the granularity the asker states (`detail`): `exists` (found or not), `ongoing`
+    (also whether a case runs now) — neither names an intervention or a unit — or `cases`
+    (intervention, unit, dates and status; never notes). The stated legal `basis` is recorded in
+    the audit trail. Exempted cases (SoL 14 kap. 4–5 §§) hold no identity and can never be found.
+    The personnummer travels in the body, never the URL.
     """
-    person, cases = await registry.occurrences(body.personnummer)
+    person, cases = await registry.occurrences(body.personnummer, body.basis.value)
+    found = bool(cases)
+    ongoing = any(c.status != CaseStatus.closed for c in cases)
+    if body.detail is OccurrenceDetail.exists:
+        return OccurrenceDoc(detail=body.detail, found=found, ongoing=None, cases=None)
+    if body.detail is OccurrenceDetail.ongoing:
+        return OccurrenceDoc(detail=body.detail, found=found, ongoing=ongoing, cases=None)
     items = [
         OccurrenceCaseDoc(
             case_id=c.id,
@@ -104,7 +114,7 @@ async def registry_occurrence(body: OccurrenceQueryIn, registry: RegistryReader)
         )
         for c in cases
     ]
-    return OccurrenceDoc(found=bool(items), cases=items)
+    return OccurrenceDoc(detail=body.detail, found=found, ongoing=ongoing, cases=items)
 
 
 @audit_router.get("", response_model=AuditPageDoc, responses=problem_openapi(401, 403, 422))
@@ -135,6 +145,7 @@ async def list_audit(
                 case_id=r.case_id,
                 person_id=r.person_id,
                 why_code=r.why_code,
+                basis=r.basis,
             )
             for r in rows
         ],

@@ -11,7 +11,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.cases.models import CasePlanRow, CaseRow, PersonContactRow, PersonNameRow, PersonRow, UnitProcessRow
+from app.cases.models import (
+    CasePlanRow,
+    CasePlanVersionRow,
+    CaseRow,
+    PersonContactRow,
+    PersonNameRow,
+    PersonRow,
+    UnitProcessRow,
+)
 from app.core.auth import Caller
 
 
@@ -38,7 +46,10 @@ class CaseRepository:
         query = _in_unit(select(CaseRow).where(CaseRow.id == case_id), caller)
         if with_entries:
             query = query.options(
-                selectinload(CaseRow.notes), selectinload(CaseRow.sessions), selectinload(CaseRow.plan)
+                selectinload(CaseRow.notes),
+                selectinload(CaseRow.sessions),
+                selectinload(CaseRow.plan),
+                selectinload(CaseRow.coded_entries),
             )
         if for_update:  # serialises writes to one case (the session cap, the status)
             query = query.with_for_update()
@@ -70,6 +81,32 @@ class CaseRepository:
 
     async def plan_of(self, case_id: str) -> CasePlanRow | None:
         return await self.session.get(CasePlanRow, case_id)
+
+    async def plan_versions(self, case_id: str) -> list[CasePlanVersionRow]:
+        query = select(CasePlanVersionRow).where(CasePlanVersionRow.case_id == case_id)
+        return list((await self.session.scalars(query.order_by(CasePlanVersionRow.version))).all())
+
+    async def running_case_id(self, caller: Caller, intervention_id: str, person_id: str) -> str | None:
+        """The person's running case of the intervention in the caller's unit, if any."""
+        query = _in_unit(select(CaseRow), caller).where(
+            CaseRow.intervention_id == intervention_id,
+            CaseRow.person_id == person_id,
+            CaseRow.status != "closed",
+        )
+        case = (await self.session.scalars(query.limit(1))).one_or_none()
+        return None if case is None else case.id
+
+    async def earlier_sessions(self, caller: Caller, case: CaseRow, since: dt.date) -> int:
+        """Sessions of the same intervention in the person's other cases in the unit opened on or after `since`."""
+        query = select(func.coalesce(func.sum(CaseRow.session_count), 0)).where(
+            CaseRow.committee == caller.committee,
+            CaseRow.unit == caller.unit,
+            CaseRow.intervention_id == case.intervention_id,
+            CaseRow.person_id == case.person_id,
+            CaseRow.opened_on >= since,
+            CaseRow.id != case.id,
+        )
+        return int(await self.session.scalar(query) or 0)
 
     def add(self, row: Any) -> None:
         self.session.add(row)

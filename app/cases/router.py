@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
 
 from app.cases.audit import AuditTrail, Purpose
 from app.cases.cursor import decode_cursor, encode_cursor
@@ -13,9 +13,13 @@ from app.cases.policy import CaseStatus, Identity
 from app.cases.schemas import (
     CaseDetailDoc,
     CaseDoc,
+    CaseOpenedDoc,
     CaseOpenIn,
     CasePageDoc,
     CloseIn,
+    CodedEntryDoc,
+    CodedEntryIn,
+    CodedEntryResultDoc,
     JournalView,
     NoteAddIn,
     NoteDoc,
@@ -23,9 +27,13 @@ from app.cases.schemas import (
     PlanDoc,
     PlanIn,
     PlanResultDoc,
+    PlanVersionDoc,
+    PlanVersionsDoc,
     SessionDoc,
     SessionIn,
     SessionResultDoc,
+    SummaryCheckDoc,
+    SummaryConditionDoc,
     UnitProcessDoc,
     UnitProcessIn,
 )
@@ -80,8 +88,9 @@ def _reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = No
     return CaseService(session, caller, AuditTrail(session, caller, purpose))
 
 
-def _writer(session: SessionDep, caller: WriteCaller, purpose: PurposeHeader = None) -> CaseService:
-    return CaseService(session, caller, AuditTrail(session, caller, purpose))
+def _writer(session: SessionDep, caller: WriteCaller, request: Request, purpose: PurposeHeader = None) -> CaseService:
+    window = request.app.state.settings.session_cap_window_months
+    return CaseService(session, caller, AuditTrail(session, caller, purpose), cap_window_months=window)
 
 
 Reader = Annotated[CaseService, Depends(_reader)]
@@ -99,23 +108,50 @@ async def _fields(service: CaseService, written: Written) -> dict[str, object]:
     return CaseDoc.fields_of(written.case, written.redactions, journal.get(written.case.id))
 
 
-async def _detail(service: CaseService, written: Written) -> CaseDetailDoc:
+async def _opened(service: CaseService, written: Written) -> CaseOpenedDoc:
     fields = await _fields(service, written)
-    return CaseDetailDoc.model_validate(
-        {**fields, "notes": [NoteDoc.of(n) for n in written.notes], "plan": None, "sessions": []}
+    assert written.verdict is not None
+    summary = SummaryCheckDoc(
+        status="eligible" if written.verdict.eligible else "undetermined",
+        conditions=[
+            SummaryConditionDoc(condition=r.condition, code=r.code, met="unknown" if r.met is None else r.met)
+            for r in written.verdict.conditions
+        ],
+    )
+    return CaseOpenedDoc.model_validate(
+        {
+            **fields,
+            "notes": [NoteDoc.of(n) for n in written.notes],
+            "plan": None,
+            "sessions": [],
+            "coded_entries": [],
+            "summary_check": summary,
+        }
     )
 
 
 @router.post(
     "",
-    response_model=CaseDetailDoc,
+    response_model=CaseOpenedDoc,
     status_code=status.HTTP_201_CREATED,
     responses=problem_openapi(401, 403, 409, 422),
 )
 async def open_case(
     body: CaseOpenIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep, response: Response
-) -> CaseDetailDoc:
+) -> CaseOpenedDoc:
     """Open a case for one IUB intervention in the caller's unit (SoL 14 kap. 3–5 §§).
+
+    **The summary check first** (summarisk kontroll, SoL 11 kap. 5 §): the facts the request
+    states — the participant's age (`participant.age`, `birth_year` or the subject's
+    personnummer; for a parent-targeted case the child's age from `child.personnummer`), role,
+    `guardian_consent` and `facts` — are checked by the same rules as `POST /v1/eligibility/check`.
+    `ineligible` or `not_yet` (under 15 without the guardian's consent, SoL 21 kap. 2 §) answers
+    422 `conditions-not-met` listing each failed condition, and nothing is written; facts not
+    stated stay unknown and never block (`summary_check` in the answer lists them).
+
+    An identified person (for a parent-targeted case, the child) with a running case of the
+    intervention in the unit gets 409 `case-already-open` with its `case_id`. An exempted case
+    requires `participant.gender` and an age (`unknown` is an accepted answer for either).
 
     The intervention's documentation rule on the opening date is snapshotted and governs the case
     for life. `standard` (14:3) registers the person — for a parent-targeted intervention on the
@@ -126,7 +162,7 @@ async def open_case(
     """
     written = await service.open(body, catalog)
     response.headers["Location"] = f"/v1/cases/{written.case.id}"
-    return await _detail(service, written)
+    return await _opened(service, written)
 
 
 @router.get("", response_model=CasePageDoc, responses=problem_openapi(401, 403, 422))
@@ -163,6 +199,7 @@ async def get_case(case_id: CaseId, service: Reader) -> CaseDetailDoc:
             "notes": [NoteDoc.of(n) for n in case.notes],
             "plan": None if case.plan is None else PlanDoc.of(case.plan),
             "sessions": [SessionDoc.of(s) for s in case.sessions],
+            "coded_entries": [CodedEntryDoc.of(e) for e in case.coded_entries],
         }
     )
 
@@ -192,13 +229,44 @@ async def add_note(
 
 @router.put("/{case_id}/plan", response_model=PlanResultDoc, responses=problem_openapi(401, 403, 404, 409, 422))
 async def set_plan(case_id: CaseId, body: PlanIn, service: Writer) -> PlanResultDoc:
-    """The intervention plan (insatsplan, seed 004 bilaga 3), replacing any earlier version.
+    """The intervention plan (insatsplan, seed 004 bilaga 3) as it is from now: a new version.
 
-    The personal section (1. Personuppgifter) is kept for identified cases only.
+    Earlier versions are kept (`GET /v1/cases/{id}/plan/versions`), and an identified case's
+    journal system gets each version. The personal section (1. Personuppgifter) is kept for
+    identified cases only.
     """
     written = await service.set_plan(case_id, body)
     assert written.plan is not None
     return PlanResultDoc.model_validate({**(await _fields(service, written)), "plan": PlanDoc.of(written.plan)})
+
+
+@router.get("/{case_id}/plan/versions", response_model=PlanVersionsDoc, responses=problem_openapi(401, 403, 404, 422))
+async def plan_versions(case_id: CaseId, service: Reader) -> PlanVersionsDoc:
+    """Every version of the plan, oldest first, with who set it (`recorded_by`) and when."""
+    return PlanVersionsDoc(items=[PlanVersionDoc.of_version(v) for v in await service.plan_versions(case_id)])
+
+
+@router.post(
+    "/{case_id}/coded-entries",
+    response_model=CodedEntryResultDoc,
+    status_code=status.HTTP_201_CREATED,
+    responses=problem_openapi(401, 403, 404, 409, 422),
+)
+async def add_coded_entry(
+    case_id: CaseId, body: CodedEntryIn, service: Writer, _idempotency: IdempotencyDep
+) -> CodedEntryResultDoc:
+    """A coded entry (seed 004): `concern_reported` — the provider's duty to report concern for a
+    child (anmälningsskyldighet) was fulfilled; `referred_to_needs_assessed` — the person was
+    helped towards a needs-assessed intervention.
+
+    A code and a date, never free text, so an exempted case holds no identity through it (write
+    any text as a note). An identified case's journal system gets it as a journal entry.
+    """
+    written = await service.add_coded_entry(case_id, body)
+    assert written.coded_entry is not None
+    return CodedEntryResultDoc.model_validate(
+        {**(await _fields(service, written)), "coded_entry": CodedEntryDoc.of(written.coded_entry)}
+    )
 
 
 @router.post(
@@ -211,7 +279,9 @@ async def record_session(
     case_id: CaseId, body: SessionIn, service: Writer, _idempotency: IdempotencyDep
 ) -> SessionResultDoc:
     """A session (samtal/träff). Past the committee's cap: 409 `session-cap-reached` — further support
-    needs a needs-assessed intervention (behovsprövad insats)."""
+    needs a needs-assessed intervention (behovsprövad insats). For an identified person the cap
+    counts their sessions of the intervention in every case of the unit opened within
+    `IUB_SESSION_CAP_WINDOW_MONTHS` (12), so a new case does not start it again."""
     written = await service.record_session(case_id, body)
     assert written.session is not None
     return SessionResultDoc.model_validate(
@@ -221,7 +291,10 @@ async def record_session(
 
 @router.post("/{case_id}/close", response_model=CaseDoc, responses=problem_openapi(401, 403, 404, 409, 422))
 async def close_case(case_id: CaseId, body: CloseIn, service: Writer, _idempotency: IdempotencyDep) -> CaseDoc:
-    """Close the case (avslut): reason, early-termination reason, end assessment, the participant's view.
+    """Close the case (avslut): reason, end assessment, the participant's view; for an early end
+    (`ended_early`) the coded `early_termination_reason` (`moved`, `declined_to_continue`,
+    `referred_to_needs_assessed`, `no_show`, `other`) and `early_termination_note` (required for
+    `other`; scrubbed like all text of an exempted case).
 
     Identified cases get `disposal_due_on`, five years after the last entry (SoL 16 kap. 1 §).
     """

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow
-from app.cases.policy import CaseStatus, Identity, JournalSync, RegisteredOn, age_band, journal_sync_for
+from app.cases.models import (
+    CaseCodedEntryRow,
+    CaseNoteRow,
+    CasePlanRow,
+    CasePlanVersionRow,
+    CaseRow,
+    CaseSessionRow,
+)
+from app.cases.policy import (
+    CaseStatus,
+    CodedEntry,
+    EarlyTerminationReason,
+    Identity,
+    JournalSync,
+    RegisteredOn,
+    age_band,
+    journal_sync_for,
+)
 from app.cases.protection import PersonIdentity
 from app.cases.redaction import Redaction
 from app.catalog.domain import DocumentationRule, Role, SubjectRule
@@ -34,7 +50,11 @@ class Gender(StrEnum):
     female = "female"
     male = "male"
     other = "other"
-    not_stated = "not_stated"
+    unknown = "unknown"  # the person declined to say
+
+
+UNKNOWN = "unknown"
+GuardianRef = Literal["guardian_1", "guardian_2"]
 
 
 class SocialSituation(StrEnum):
@@ -103,14 +123,51 @@ KnownIdentityField: Any = Field(
 
 
 class ParticipantIn(_In):
-    """De-identified data about the one who takes part: documented under every rule."""
+    """De-identified data about the one who takes part: documented under every rule.
 
-    gender: Gender | None = None
-    age: int | None = Field(None, ge=0, le=130)
-    birth_year: int | None = Field(
-        None, ge=1890, le=2100, description="Used only to compute the age on the opening date; never stored."
+    An exempted case (SoL 14:4, 14:5) requires `gender` and an age (`age` or `birth_year`, or the
+    subject's personnummer); the person may decline, and `unknown` is an accepted answer for either.
+    """
+
+    gender: Gender | None = Field(None, description="`unknown`: the person declined to say.")
+    age: Annotated[int, Field(ge=0, le=130)] | Literal["unknown"] | None = Field(
+        None,
+        description="Age in completed years on the opening date, or `unknown` (declined to say: no age is stored).",
     )
-    role: Role | None = None
+    birth_year: int | None = Field(
+        None,
+        ge=1890,
+        le=2100,
+        description="Used only to compute the age on the opening date (the age reached that year); never stored.",
+    )
+    role: Role | None = Field(
+        None,
+        description="The role in which the person takes part. Not given, for a parent-targeted intervention: parent.",
+    )
+
+
+class ConditionFactsIn(_In):
+    """The other facts the intervention's conditions (villkor) may name, for the summary check at opening.
+
+    Used for the check only, never stored. Not given: unknown, which never blocks an opening.
+    """
+
+    children_ages: list[Annotated[int, Field(ge=0, le=130)]] | None = Field(
+        None,
+        max_length=30,
+        description="For a parent: the ages of the children the parent comes about. For a parent-targeted "
+        "case the child's personnummer gives the child's age instead.",
+    )
+    school_year: int | None = Field(None, ge=0, le=9, description="Årskurs; 0 = förskoleklass.")
+    accompanying_children: bool | None = Field(None, description="Medföljande barn (protected housing, SoL 11:5).")
+    residence_committee: str | None = Field(
+        None, pattern=SLUG, max_length=64, description="The committee in whose district the person lives."
+    )
+    self_declared_target_group: bool | None = Field(
+        None,
+        description="Not given: turning to the provider for the intervention declares belonging to its target "
+        "group. `false`: the person says they do not belong (refused).",
+    )
 
 
 class AssessmentIn(_In):
@@ -139,7 +196,36 @@ class CaseOpenIn(_In):
         False, description="Informationsskyldighet: told of the right to apply for needs-assessed interventions."
     )
     informed_of_documentation: bool = Field(False, description="Told that documentation is kept.")
+    guardian_consent: bool | None = Field(
+        None,
+        description="SoL 21 kap. 2 §: the guardian (vårdnadshavare) has consented. Required for a participant "
+        "under 15 (else 422 `conditions-not-met` naming `guardian_consent`); recorded on the case.",
+    )
+    guardian_consents: list[GuardianRef] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Where the child has two guardians: whose consent was given, e.g. "
+        '`["guardian_1", "guardian_2"]`. Any consent listed counts as `guardian_consent: true`.',
+    )
+    facts: ConditionFactsIn = Field(
+        default_factory=ConditionFactsIn, description="Further facts the conditions name (summary check only)."
+    )
     notes: list[NoteIn] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _consent_agrees(self) -> CaseOpenIn:
+        if len(set(self.guardian_consents)) != len(self.guardian_consents):
+            raise ValueError("guardian_consents lists each guardian once")
+        if self.guardian_consent is False and self.guardian_consents:
+            raise ValueError("guardian_consent is false but guardian_consents lists a consent")
+        return self
+
+    @property
+    def consent_given(self) -> bool | None:
+        """The fact the summary check uses: given, refused/absent (False) or not stated (None)."""
+        if self.guardian_consent is True or self.guardian_consents:
+            return True
+        return self.guardian_consent
 
 
 class NoteAddIn(NoteIn):
@@ -190,10 +276,15 @@ class ParticipantViewIn(_In):
 class CloseIn(_In):
     closed_on: dt.date
     reason: ClosingReason
-    early_termination_reason: str | None = Field(
+    early_termination_reason: EarlyTerminationReason | None = Field(
         None,
-        max_length=limits.EARLY_TERMINATION_REASON_MAX,
-        description="Orsak till avbrott i förtid: exactly when reason is ended_early.",
+        description="Orsak till avbrott i förtid, as a code: exactly when `reason` is `ended_early`.",
+    )
+    early_termination_note: str | None = Field(
+        None,
+        max_length=limits.EARLY_TERMINATION_NOTE_MAX,
+        description="Free text about the early end, scrubbed like all text of an exempted case; required when "
+        "`early_termination_reason` is `other`, allowed only with an early end.",
     )
     end_assessment: AssessmentIn = Field(default_factory=AssessmentIn)
     participant_view: ParticipantViewIn = Field(default_factory=ParticipantViewIn)
@@ -201,9 +292,25 @@ class CloseIn(_In):
 
     @model_validator(mode="after")
     def _early_reason_with_early_end(self) -> CloseIn:
-        if (self.reason is ClosingReason.ended_early) != bool((self.early_termination_reason or "").strip()):
+        early = self.reason is ClosingReason.ended_early
+        if early != (self.early_termination_reason is not None):
             raise ValueError("early_termination_reason is required when, and only when, reason is ended_early")
+        noted = bool((self.early_termination_note or "").strip())
+        if noted and not early:
+            raise ValueError("early_termination_note is only for an early end (reason ended_early)")
+        if self.early_termination_reason is EarlyTerminationReason.other and not noted:
+            raise ValueError("early_termination_note is required when early_termination_reason is other")
         return self
+
+
+class CodedEntryIn(_In):
+    """A coded entry: no free text (a note carries any text, scrubbed by the case's rule)."""
+
+    code: CodedEntry = Field(
+        description="`concern_reported`: a report of concern for a child was made (anmälningsskyldighet); "
+        "`referred_to_needs_assessed`: the person was helped towards a needs-assessed intervention."
+    )
+    occurred_on: dt.date
 
 
 class UnitProcessIn(_In):
@@ -225,7 +332,7 @@ class RedactionDoc(BaseModel):
 
 class ParticipantDoc(BaseModel):
     gender: Gender | None
-    age: int | None
+    age: int | None = Field(description="On the opening date; null when not known (also when declined).")
     age_band: str | None
     role: Role | None
 
@@ -243,7 +350,8 @@ class ParticipantViewDoc(BaseModel):
 class ClosingDoc(BaseModel):
     closed_on: dt.date
     reason: ClosingReason
-    early_termination_reason: str | None
+    early_termination_reason: EarlyTerminationReason | None
+    early_termination_note: str | None
     end_assessment: AssessmentDoc
     participant_view: ParticipantViewDoc
 
@@ -266,6 +374,8 @@ class CaseDoc(BaseModel):
     start_assessment: AssessmentDoc
     informed_of_right_to_apply: bool
     informed_of_documentation: bool
+    guardian_consent: bool | None = Field(description="SoL 21 kap. 2 §: the guardian's consent as recorded at opening.")
+    guardian_consents: list[GuardianRef] = Field(description="Whose consent, where the child has two guardians.")
     status: CaseStatus
     process_steps: Literal[3, 5]
     max_sessions: int | None
@@ -292,7 +402,10 @@ class CaseDoc(BaseModel):
             closing = ClosingDoc(
                 closed_on=row.closed_on,
                 reason=ClosingReason(row.closing_reason),
-                early_termination_reason=row.early_termination_reason,
+                early_termination_reason=(
+                    EarlyTerminationReason(row.early_termination_reason) if row.early_termination_reason else None
+                ),
+                early_termination_note=row.early_termination_note,
                 end_assessment=AssessmentDoc(
                     wellbeing=row.end_wellbeing, social_situation=[SocialSituation(s) for s in row.end_social_situation]
                 ),
@@ -323,6 +436,8 @@ class CaseDoc(BaseModel):
             ),
             "informed_of_right_to_apply": row.informed_of_right_to_apply,
             "informed_of_documentation": row.informed_of_documentation,
+            "guardian_consent": row.guardian_consent,
+            "guardian_consents": list(row.guardian_consents or []),
             "status": CaseStatus(row.status),
             "process_steps": row.process_steps,
             "max_sessions": row.max_sessions,
@@ -404,10 +519,75 @@ class PlanDoc(BaseModel):
         )
 
 
+class PlanVersionDoc(PlanDoc):
+    recorded_by: str = Field(description="Who set this version (the token's `sub`).")
+    recorded_at: dt.datetime
+
+    @classmethod
+    def of_version(cls, row: CasePlanVersionRow) -> PlanVersionDoc:
+        personal = PlanPersonalDoc(next_of_kin=row.personal.get("next_of_kin")) if row.personal else None
+        return cls(
+            drawn_up_on=row.drawn_up_on,
+            starts_on=row.starts_on,
+            follow_up_on=row.follow_up_on,
+            time_frame=row.time_frame,
+            description=row.description,
+            responsible_contact=row.responsible_contact,
+            reason_for_seeking=row.reason_for_seeking,
+            goals=row.goals,
+            form=row.form,
+            frequency=row.frequency,
+            follow_up=row.follow_up,
+            reason_for_closing=row.reason_for_closing,
+            personal=personal,
+            version=row.version,
+            recorded_by=row.recorded_by,
+            recorded_at=row.recorded_at,
+        )
+
+
+class PlanVersionsDoc(BaseModel):
+    items: list[PlanVersionDoc] = Field(description="Every version of the plan, oldest first.")
+
+
+class CodedEntryDoc(BaseModel):
+    id: str
+    code: CodedEntry
+    occurred_on: dt.date
+
+    @classmethod
+    def of(cls, row: CaseCodedEntryRow) -> CodedEntryDoc:
+        return cls(id=row.id, code=CodedEntry(row.code), occurred_on=row.occurred_on)
+
+
 class CaseDetailDoc(CaseDoc):
     notes: list[NoteDoc]
     plan: PlanDoc | None
     sessions: list[SessionDoc]
+    coded_entries: list[CodedEntryDoc]
+
+
+class SummaryConditionDoc(BaseModel):
+    condition: str = Field(description="What was checked, as the eligibility check names it.")
+    code: str
+    met: bool | Literal["unknown"]
+
+
+class SummaryCheckDoc(BaseModel):
+    """The summary check (summarisk kontroll) the opening passed, as `POST /v1/eligibility/check` answers it."""
+
+    status: Literal["eligible", "undetermined"] = Field(
+        description="`undetermined`: a fact was not stated (it never blocks); ask it if the person wishes."
+    )
+    conditions: list[SummaryConditionDoc]
+
+
+class CaseOpenedDoc(CaseDetailDoc):
+    summary_check: SummaryCheckDoc
+
+
+class CodedEntryResultDoc(CaseDoc):
+    coded_entry: CodedEntryDoc
 
 
 class NoteResultDoc(CaseDoc):
@@ -546,8 +726,34 @@ def _utc(moment: dt.datetime) -> dt.datetime:
 # --- registry and audit ------------------------------------------------------------------------
 
 
+class OccurrenceDetail(StrEnum):
+    """How much a registry occurrence answer tells: no more than the asker states a need for."""
+
+    exists = "exists"  # whether the person has or had an identified case in the committee
+    ongoing = "ongoing"  # ... and whether one is running now
+    cases = "cases"  # ... and the cases: intervention, unit, dates, status
+
+
+class OccurrenceBasis(StrEnum):
+    """The legal basis on which the asker is given the information (recorded in the audit trail)."""
+
+    consent = "consent"  # the person consented (OSL 12 kap. 2 §)
+    duty_to_disclose = "duty_to_disclose"  # a duty to disclose in law or ordinance (OSL 10 kap. 28 §)
+    necessary_for_own_activity = "necessary_for_own_activity"  # necessary to carry out the activity (OSL 10 kap. 2 §)
+    no_harm = "no_harm"  # it can be disclosed without harm to the person (OSL 26 kap. 1 §)
+
+
 class OccurrenceQueryIn(_In):
     personnummer: str = Field(max_length=20, repr=False, description="Personnummer or samordningsnummer.")
+    detail: OccurrenceDetail = Field(
+        description="`exists`: has or had a case; `ongoing`: also whether one runs now; `cases`: the cases "
+        "(intervention, unit, dates, status). `exists` and `ongoing` never name an intervention."
+    )
+    basis: OccurrenceBasis = Field(
+        description="The legal basis for the answer, recorded in the audit trail: `consent` (OSL 12 kap. 2 §), "
+        "`duty_to_disclose` (OSL 10 kap. 28 §), `necessary_for_own_activity` (OSL 10 kap. 2 §), `no_harm` "
+        "(OSL 26 kap. 1 §)."
+    )
 
 
 class OccurrenceCaseDoc(BaseModel):
@@ -564,8 +770,10 @@ class OccurrenceCaseDoc(BaseModel):
 
 
 class OccurrenceDoc(BaseModel):
-    found: bool
-    cases: list[OccurrenceCaseDoc]
+    detail: OccurrenceDetail
+    found: bool = Field(description="The person has or had an identified IUB case in the committee.")
+    ongoing: bool | None = Field(description="One of them is running now; null for `detail: exists`.")
+    cases: list[OccurrenceCaseDoc] | None = Field(description="Only for `detail: cases`.")
 
 
 class AuditRecordDoc(BaseModel):
@@ -578,6 +786,7 @@ class AuditRecordDoc(BaseModel):
     case_id: str | None
     person_id: str | None
     why_code: str
+    basis: str | None = Field(description="The legal basis a registry occurrence question stated.")
 
 
 class AuditPageDoc(BaseModel):

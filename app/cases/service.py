@@ -11,11 +11,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import journal_events
 from app.cases.audit import Action, AuditTrail
-from app.cases.models import CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, UnitProcessRow
+from app.cases.models import (
+    CaseCodedEntryRow,
+    CaseNoteRow,
+    CasePlanRow,
+    CasePlanVersionRow,
+    CaseRow,
+    CaseSessionRow,
+    UnitProcessRow,
+)
+from app.cases.opening import conditions_not_met, exempt_requirements, opening_facts
 from app.cases.persons import PersonRegistry
 from app.cases.policy import (
     CaseClosed,
@@ -23,7 +33,7 @@ from app.cases.policy import (
     IllegalTransition,
     SessionCapReached,
     Step,
-    age_from_birth_year,
+    cap_window_start,
     check_session_cap,
     identity_for,
     new_participant_code,
@@ -32,27 +42,31 @@ from app.cases.policy import (
     step_of_note,
 )
 from app.cases.problems import (
+    CASE_ALREADY_OPEN,
     CASE_CLOSED,
     ILLEGAL_TRANSITION,
     INTERVENTION_NOT_OFFERED,
     SESSION_CAP_REACHED,
     invalid_fields,
 )
-from app.cases.protection import PersonIdentity, Scrubber, dropped_identity, known_identity
+from app.cases.protection import Scrubber, dropped_identity, known_identity
 from app.cases.redaction import Redaction
 from app.cases.repository import CaseRepository
 from app.cases.retention import disposal_due_on, last_entry_on
-from app.cases.schemas import CaseOpenIn, CloseIn, IdentityIn, NoteAddIn, NoteIn, ParticipantIn, PlanIn, SessionIn
+from app.cases.schemas import CaseOpenIn, CloseIn, CodedEntryIn, IdentityIn, NoteAddIn, NoteIn, PlanIn, SessionIn
 from app.catalog.domain import DocumentationRule
 from app.catalog.snapshot import CatalogSnapshot
 from app.core.auth import Caller
 from app.core.db import new_id
 from app.core.errors import NOT_FOUND, ProblemError
+from app.eligibility.rules import Verdict
+from app.eligibility.service import EligibilityService
 from app.journal.port import EntryKind
-from app.kit.clock import today
-from app.kit.personnummer import InvalidIdentityNumber, parse_identity_number
+from app.kit.clock import now, today
 
 DEFAULT_PROCESS_STEPS = 3
+# The session cap counts the person's sessions of the intervention in cases opened this far back.
+DEFAULT_CAP_WINDOW_MONTHS = 12
 
 
 @dataclass
@@ -64,6 +78,8 @@ class Written:
     notes: list[CaseNoteRow] = field(default_factory=list)
     plan: CasePlanRow | None = None
     session: CaseSessionRow | None = None
+    coded_entry: CaseCodedEntryRow | None = None
+    verdict: Verdict | None = None  # the summary check an opening passed
 
 
 def _not_found() -> ProblemError:
@@ -80,12 +96,20 @@ def _dated(field_name: str, day: dt.date, *, not_before: dt.date, what: str) -> 
 
 
 class CaseService:
-    def __init__(self, session: AsyncSession, caller: Caller, audit: AuditTrail) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        caller: Caller,
+        audit: AuditTrail,
+        *,
+        cap_window_months: int = DEFAULT_CAP_WINDOW_MONTHS,
+    ) -> None:
         self.session = session
         self.caller = caller
         self.cases = CaseRepository(session)
         self.persons = PersonRegistry(session, caller, audit)
         self.audit = audit
+        self.cap_window_months = cap_window_months
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -146,7 +170,20 @@ class CaseService:
             raise ProblemError(INTERVENTION_NOT_OFFERED, "The committee offers no such intervention on that date.")
         intervention = offered.intervention
         rule, subject_rule = intervention.documentation_rule, intervention.subject_rule
+        subject = body.subject.to_domain() if body.subject else None
+        child = body.child.to_domain() if body.child else None
+        # The one who takes part is the subject (for a parent-targeted case, the guardian).
+        opening = opening_facts(body, subject, child, opened_on)
+        if not rule.keeps_identity and (missing := exempt_requirements(body, opening.age)):
+            raise invalid_fields(*missing)
+        # SoL 11:5 (seed 001 "Villkor"): the provider's summary check, the same one the eligibility
+        # endpoint answers, decides before anything is written.
+        verdict = EligibilityService(catalog).verdict(offered, opening.facts)
+        if verdict.refuses_opening:
+            raise conditions_not_met(verdict, opening)
+
         identity = identity_for(rule)
+        consents = list(dict.fromkeys(body.guardian_consents))
         case = CaseRow(
             id=new_id(),
             committee=self.caller.committee,
@@ -160,22 +197,25 @@ class CaseService:
             process_steps=await self.process_steps(),
             identity=identity.value,
             registered_on=(r.value if (r := registered_on(rule, subject_rule)) else None),
-            participant_gender=body.participant.gender,
+            participant_gender=None if body.participant.gender is None else body.participant.gender.value,
+            participant_age=opening.age,
             participant_role=body.participant.role,
             start_wellbeing=body.start_assessment.wellbeing,
             start_social_situation=[s.value for s in body.start_assessment.social_situation],
             end_social_situation=[],
             informed_of_right_to_apply=body.informed_of_right_to_apply,
             informed_of_documentation=body.informed_of_documentation,
+            guardian_consent=body.consent_given,
+            guardian_consents=consents or None,
             status=CaseStatus.registered.value,
             opened_on=opened_on,
             session_count=0,
             last_entry_on=opened_on,
             created_by=self.caller.sub,
         )
-        subject = body.subject.to_domain() if body.subject else None
-        child = body.child.to_domain() if body.child else None
         scrubber = Scrubber(rule, known_identity([p for p in (subject, child) if p is not None]))
+        if body.participant.birth_year is not None:
+            scrubber.drop("participant.birth_year", "birth_year")  # age only, never a birth year
         registered = None
         if rule.keeps_identity:
             registered = await self.persons.register(subject, child, subject_rule, opened_on, scrubber)
@@ -185,20 +225,40 @@ class CaseService:
             case.participant_code = new_participant_code()
             scrubber.redactions += dropped_identity("subject", subject, rule)
             scrubber.redactions += dropped_identity("child", child, rule)
-        # The one who takes part is the subject (for a parent-targeted case, the guardian).
-        case.participant_age = _participant_age(body.participant, opened_on, subject, scrubber)
         self.cases.add(case)
         notes = [self._note(case, given, f"notes[{i}].text", scrubber) for i, given in enumerate(body.notes)]
         for row in sorted(notes, key=lambda n: n.occurred_on):
             self._move(case, step_of_note(EntryKind(row.kind)))
         self._touch(case, [n.occurred_on for n in notes])
-        await self.session.flush()  # the case row exists before anything refers to it
+        await self._insert_running(case)  # the case row exists before anything refers to it
         if registered is not None:
             journal_events.case_registered(self.session, case, registered.person, registered.guardian)
             for row in notes:
                 journal_events.note_added(self.session, case, row)
         self._audit(Action.case_opened, case)
-        return Written(case, scrubber.redactions, notes=notes)
+        return Written(case, scrubber.redactions, notes=notes, verdict=verdict)
+
+    async def _insert_running(self, case: CaseRow) -> None:
+        """Flush the new case; a second running case of the person is refused by the database.
+
+        The partial unique index decides (race-safe, and no extra query on the way in); only when it
+        refuses is the running case looked up, to name it in the 409.
+        """
+        person_id, intervention_id = case.person_id, case.intervention_id
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            if person_id is None:
+                raise
+            await self.session.rollback()  # nothing of this request is kept: the transaction failed
+            running = await self.cases.running_case_id(self.caller, intervention_id, person_id)
+            if running is None:
+                raise
+            raise ProblemError(
+                CASE_ALREADY_OPEN,
+                "The person already has a running case of this intervention in the unit; nothing was written.",
+                case_id=running,
+            ) from None
 
     # --- entries ---------------------------------------------------------------------------------
 
@@ -256,6 +316,12 @@ class CaseService:
             for name, value in values.items():
                 setattr(plan, name, value)
             plan.version += 1
+        # Seed 004 bilaga 3: the plan keeps its history; every version is kept with who and when.
+        self.cases.add(
+            CasePlanVersionRow(
+                case_id=case.id, version=plan.version, recorded_by=self.caller.sub, recorded_at=now(), **values
+            )
+        )
         self._move(case, Step.plan)
         self._touch(case, [drawn_up_on])
         journal_events.plan_set(self.session, case, plan)
@@ -267,8 +333,13 @@ class CaseService:
         errors = _dated("held_on", body.held_on, not_before=case.opened_on, what="opening_date")
         if errors:
             raise invalid_fields(*errors)
+        earlier = 0
+        if case.max_sessions is not None and case.person_id is not None:
+            # The cap is the person's, not the case's: a new case does not start it again.
+            since = cap_window_start(body.held_on, self.cap_window_months)
+            earlier = await self.cases.earlier_sessions(self.caller, case, since)
         try:
-            number = check_session_cap(case.session_count, case.max_sessions)
+            number = check_session_cap(case.session_count, case.max_sessions, earlier)
         except SessionCapReached:
             raise ProblemError(
                 SESSION_CAP_REACHED,
@@ -276,6 +347,7 @@ class CaseService:
                 "support needs a needs-assessed intervention (behovsprövad insats): the person can apply to "
                 "the social services.",
                 max_sessions=case.max_sessions,
+                sessions_in_earlier_cases=earlier,
             ) from None
         row = CaseSessionRow(
             id=new_id(),
@@ -302,7 +374,11 @@ class CaseService:
         self._move(case, Step.close)
         case.closed_on = body.closed_on
         case.closing_reason = body.reason.value
-        case.early_termination_reason = scrubber.text(body.early_termination_reason, "early_termination_reason")
+        # Seeds 002, 003: why an intervention ended early is always documented, as a code.
+        early = body.early_termination_reason
+        case.early_termination_reason = None if early is None else early.value
+        note = scrubber.text(body.early_termination_note, "early_termination_note")
+        case.early_termination_note = note if note and note.strip() else None
         case.end_wellbeing = body.end_assessment.wellbeing
         case.end_social_situation = [s.value for s in body.end_assessment.social_situation]
         case.participant_satisfaction = body.participant_view.satisfaction
@@ -311,6 +387,32 @@ class CaseService:
         journal_events.case_closed(self.session, case)
         self._audit(Action.case_closed, case)
         return Written(case, scrubber.redactions)
+
+    async def add_coded_entry(self, case_id: str, body: CodedEntryIn) -> Written:
+        """Seed 004: a concern reported for a child, or the person helped towards the needs-assessed route."""
+        case = await self._open_case(case_id)
+        errors = _dated("occurred_on", body.occurred_on, not_before=case.opened_on, what="opening_date")
+        if errors:
+            raise invalid_fields(*errors)
+        row = CaseCodedEntryRow(
+            id=new_id(),
+            case_id=case.id,
+            code=body.code.value,
+            occurred_on=body.occurred_on,
+            recorded_by=self.caller.sub,
+        )
+        self.cases.add(row)
+        self._touch(case, [body.occurred_on])
+        journal_events.coded_entry_added(self.session, case, row)
+        self._audit(Action.case_coded_entry_added, case)
+        return Written(case, coded_entry=row)
+
+    async def plan_versions(self, case_id: str) -> list[CasePlanVersionRow]:
+        case = await self.cases.get(case_id, self.caller)
+        if case is None:
+            raise _not_found()
+        self._audit(Action.case_read, case)
+        return await self.cases.plan_versions(case.id)
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -358,26 +460,3 @@ class CaseService:
     def _audit(self, action: Action, case: CaseRow) -> None:
         if case.person_id is not None:  # identified cases only: anonymous ones hold no personal data
             self.audit.record(action, case_id=case.id, person_ids=[case.person_id, case.guardian_person_id])
-
-
-def _participant_age(
-    participant: ParticipantIn, on: dt.date, subject: PersonIdentity | None, scrubber: Scrubber
-) -> int | None:
-    """Age, never a birth date: as given, else from the birth year, else from the personnummer."""
-    if participant.birth_year is not None:
-        scrubber.drop("participant.birth_year", "birth_year")
-    if participant.age is not None:
-        return participant.age
-    if participant.birth_year is not None:
-        try:
-            return age_from_birth_year(participant.birth_year, on)
-        except ValueError:
-            raise invalid_fields(
-                ("participant.birth_year", "birth_year_after_opening", "the birth year is after the opening date")
-            ) from None
-    if subject is not None and subject.personnummer:
-        try:
-            return parse_identity_number(subject.personnummer, today=on).age_on(on)
-        except InvalidIdentityNumber:
-            return None
-    return None

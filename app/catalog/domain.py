@@ -147,6 +147,9 @@ class Decision:
     interventions: tuple[Intervention, ...] = field(default_factory=tuple)
     # Slugs this decision stops offering from its effective_from.
     withdrawn: tuple[str, ...] = field(default_factory=tuple)
+    # Where the risk and consequence analysis behind the decision's documentation exemptions is
+    # found (seeds 001, 003: "risk- och konsekvensanalys"), e.g. a document's registration number.
+    risk_analysis_reference: str | None = None
 
     def in_force_on(self, day: dt.date) -> bool:
         return self.effective_from <= day and (self.effective_to is None or day <= self.effective_to)

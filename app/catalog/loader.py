@@ -117,7 +117,7 @@ def _decision(item: Any, path: str, shared: dict[str, Intervention]) -> Decision
     obj = _Obj(item, path)
     obj.check_keys(
         required={"committee", "reference", "decided_on", "effective_from"},
-        optional={"id", "effective_to", "interventions", "withdrawn"},
+        optional={"id", "effective_to", "interventions", "withdrawn", "risk_analysis_reference"},
     )
     committee = obj.string("committee")
     reference = obj.string("reference")
@@ -156,6 +156,7 @@ def _decision(item: Any, path: str, shared: dict[str, Intervention]) -> Decision
         effective_to=obj.opt_day("effective_to"),
         interventions=tuple(interventions),
         withdrawn=tuple(withdrawn),
+        risk_analysis_reference=obj.opt_string("risk_analysis_reference") or None,
     )
 
 

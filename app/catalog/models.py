@@ -29,6 +29,7 @@ class DecisionRow(Base):
     effective_from: Mapped[dt.date] = mapped_column(Date)
     effective_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     withdrawn: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
+    risk_analysis_reference: Mapped[str | None] = mapped_column(String(300), nullable=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     interventions: Mapped[list[InterventionRow]] = relationship(

@@ -68,6 +68,7 @@ def _decision(row: DecisionRow) -> Decision:
         effective_to=row.effective_to,
         interventions=tuple(_intervention(i) for i in row.interventions),
         withdrawn=tuple(row.withdrawn or ()),
+        risk_analysis_reference=row.risk_analysis_reference,
     )
 
 
@@ -113,6 +114,7 @@ class CatalogRepository:
             effective_from=decision.effective_from,
             effective_to=decision.effective_to,
             withdrawn=list(decision.withdrawn),
+            risk_analysis_reference=decision.risk_analysis_reference,
         )
         for position, intervention in enumerate(decision.interventions):
             row.interventions.append(

@@ -131,7 +131,9 @@ async def record_decision(
     """Record a committee decision, checked against the law first (SoL 11:5, 14:4, 14:5, 21:2).
 
     Every violation is listed in one 422 problem (`decision-violates-law`). A committee records
-    its own decisions: the token's committee must be the decision's.
+    its own decisions: the token's committee must be the decision's. A stored decision may still
+    answer `warnings`, e.g. an identity exemption (SoL 14 kap. 5 §) without a reference to its
+    risk and consequence analysis (`risk_analysis_reference`).
     """
     committee = body.committee or caller.committee
     if committee != caller.committee:

@@ -361,6 +361,32 @@ def check_intervention(intervention: Intervention) -> list[Violation]:
     return [violation for rule in _INTERVENTION_RULES for violation in rule(intervention)]
 
 
+# --- warnings: the decision is stored, and the answer says what it lacks ----------------------
+
+
+def _sol_14_5_risk_analysis(decision: Decision) -> Iterator[Violation]:
+    # SoL 14 kap. 5 § (prop. 2024/25:89, seeds 001 and 003): an exemption from documenting identity
+    # rests on a risk and consequence analysis. The law does not make the reference a condition of
+    # the decision, so its absence is a warning, not a violation.
+    if decision.risk_analysis_reference and decision.risk_analysis_reference.strip():
+        return
+    for iv in decision.interventions:
+        if iv.documentation_rule is DocumentationRule.identity_exempt:
+            yield Violation(
+                iv.id,
+                "SoL 14:5",
+                "identity_exemption_without_risk_analysis",
+                "risk_analysis_reference",
+                "The identity exemption should rest on a risk and consequence analysis (risk- och "
+                "konsekvensanalys): record where it is found in the decision's risk_analysis_reference.",
+            )
+
+
+def decision_warnings(decision: Decision) -> list[Violation]:
+    """What a decision that passes `check_decision` still lacks; it is stored, and answered with these."""
+    return list(_sol_14_5_risk_analysis(decision))
+
+
 def check_decision(decision: Decision, committee_exists: bool = True) -> list[Violation]:
     """Every reason the decision cannot be stored; empty when it may be.
 

@@ -19,6 +19,7 @@ from app.catalog.domain import (
     Role,
     SubjectRule,
 )
+from app.catalog.rules import Violation, decision_warnings
 from app.catalog.snapshot import OfferedIntervention
 from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX
 
@@ -168,6 +169,18 @@ class OfferedInterventionDoc(InterventionDoc):
         )
 
 
+class ViolationDoc(BaseModel):
+    intervention_id: str | None
+    rule: str = Field(description="The paragraph, e.g. `SoL 11:5`.")
+    code: str
+    field: str | None
+    message: str
+
+    @classmethod
+    def of(cls, v: Violation) -> ViolationDoc:
+        return cls(intervention_id=v.intervention_id, rule=v.rule, code=v.code, field=v.field, message=v.message)
+
+
 class DecisionDoc(BaseModel):
     """Nämndbeslut. What GET answers can be posted back as a new decision: change `reference` and dates."""
 
@@ -185,6 +198,18 @@ class DecisionDoc(BaseModel):
     withdrawn: list[str] = Field(
         default_factory=list, description="Slugs this decision stops offering from `effective_from`."
     )
+    risk_analysis_reference: str | None = Field(
+        None,
+        max_length=300,
+        description="Where the risk and consequence analysis (risk- och konsekvensanalys) behind the "
+        "decision's documentation exemptions is found, e.g. a document's registration number.",
+    )
+    warnings: list[ViolationDoc] = Field(
+        default_factory=list,
+        description="Answered only (ignored when posted): what the stored decision lacks, e.g. "
+        "`identity_exemption_without_risk_analysis` for an identity-exempt intervention (SoL 14 kap. 5 §) "
+        "without `risk_analysis_reference`.",
+    )
 
     def to_domain(self, decision_id: str, committee: str) -> Decision:
         return Decision(
@@ -196,6 +221,7 @@ class DecisionDoc(BaseModel):
             effective_to=self.effective_to,
             interventions=tuple(i.to_domain() for i in self.interventions),
             withdrawn=tuple(self.withdrawn),
+            risk_analysis_reference=(self.risk_analysis_reference or "").strip() or None,
         )
 
     @classmethod
@@ -209,6 +235,8 @@ class DecisionDoc(BaseModel):
             effective_to=d.effective_to,
             interventions=[InterventionDoc(**InterventionDoc.fields_of(i)) for i in d.interventions],
             withdrawn=list(d.withdrawn),
+            risk_analysis_reference=d.risk_analysis_reference,
+            warnings=[ViolationDoc.of(w) for w in decision_warnings(d)],
         )
 
 
@@ -227,11 +255,3 @@ class CommitteeNameDoc(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-
-
-class ViolationDoc(BaseModel):
-    intervention_id: str | None
-    rule: str = Field(description="The paragraph, e.g. `SoL 11:5`.")
-    code: str
-    field: str | None
-    message: str

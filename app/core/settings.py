@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 12
     # Delivered events are kept this long for operations to look back, then purged (`iub purge`).
     outbox_retention_days: int = 30
+
+    # The committee's session cap counts a person's sessions of an intervention in their cases
+    # opened within this many months: a new case does not start the cap again.
+    session_cap_window_months: int = Field(12, ge=1, le=120)
     outbox_in_process: bool | None = None  # default: on in dev
 
     @model_validator(mode="after")

@@ -48,6 +48,10 @@ async def check(body: CheckRequest, caller: CheckCaller, request: Request) -> Re
     (informationsskyldighet, SoL 11 kap. 6 §; documentation, SoL 14 kap. 3–5 §§). Never an
     assessment of need (SoL 11 kap. 5 §). Facts that are not given make conditions unknown;
     facts that contradict each other give `contradictory-facts`, naming the fields only.
+
+    A first visit needs neither `sessions_used` (not given: none used) nor
+    `self_declared_target_group` (not given: turning to the provider is the declaration). The
+    same check guards `POST /v1/cases`: it refuses exactly what answers `ineligible` or `not_yet`.
     """
     on = body.on or today()
     committee = body.committee or caller.committee
@@ -64,9 +68,9 @@ async def search(body: SearchRequest, caller: CheckCaller, request: Request) -> 
     no condition rules out, each with its verdict (as `check` answers it), by id. With
     `include_ineligible`, also those a condition rules out, and why.
 
-    Leave `self_declared_target_group` out to get each intervention's target group (målgrupp)
-    back as an `unknown` condition to put to the person; `true` declares membership of every
-    listed target group, so send it only after the person has read them.
+    The search takes no target-group declaration and no sessions used: both concern one
+    intervention. Each target group (målgrupp) is taken as declared by whoever turns to the
+    provider for it, and listed in the answer for the person to read.
     """
     on = body.on or today()
     committee = body.committee or caller.committee

@@ -13,6 +13,10 @@ no string building, no dates in the hot loop.
 Facts are resolved to an age before evaluation (`resolve_age`): a personnummer or
 samordningsnummer only serves to compute the age on the check's date and is then dropped.
 
+This is the one gate: `POST /v1/eligibility/check` answers the verdict, and `POST /v1/cases`
+refuses to open a case for facts whose verdict `refuses_opening` (ineligible or not yet).
+Facts nobody stated stay unknown and never block; only a failed condition does.
+
 SoL = socialtjänstlagen (2025:400).
 """
 
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from app.catalog.domain import Committee, Conditions, Intervention, Kind, Role
+from app.catalog.domain import Committee, Conditions, Intervention, Kind, Role, SubjectRule
 from app.eligibility.notices import (
     GUARDIAN_CONSENT_NOTICE,
     OBTAIN_GUARDIAN_CONSENT_ACTION,
@@ -50,9 +54,10 @@ class Status(StrEnum):
     ineligible = "ineligible"  # a condition failed
 
 
-# Ranks: the worst condition decides the verdict (ineligible > undetermined > not_yet > eligible).
-_STATUS_BY_RANK: Final = (Status.eligible, Status.not_yet, Status.undetermined, Status.ineligible)
-_MET, _CURABLE, _UNKNOWN, _FAILED = 0, 1, 2, 3
+# Ranks: the worst condition decides the verdict (ineligible > not_yet > undetermined > eligible).
+# A curable gap (the missing consent) outranks an unknown fact: an unrelated unknown never hides it.
+_STATUS_BY_RANK: Final = (Status.eligible, Status.undetermined, Status.not_yet, Status.ineligible)
+_MET, _UNKNOWN, _CURABLE, _FAILED = 0, 1, 2, 3
 
 
 # --- facts --------------------------------------------------------------------------------
@@ -72,8 +77,9 @@ class Facts:
     accompanying_children: bool | None = None
     residence_committee: str | None = None
     guardian_consent: bool | None = None
-    sessions_used: int | None = None
+    sessions_used: int | None = None  # None: none used yet (a first visit)
     # The person declares they belong to the target group as the committee wrote it: never evidence.
+    # None: taken as declared (turning to the provider for the intervention is the declaration).
     self_declared_target_group: bool | None = None
 
 
@@ -185,8 +191,21 @@ class Verdict:
     notices: tuple[Notice, ...]
 
     @property
-    def eligible(self) -> bool:
+    def eligible(self) -> bool | None:
+        """True only when eligible; None while undetermined (unknown is not a refusal); else False."""
+        if self.status is Status.undetermined:
+            return None
         return self.status is Status.eligible
+
+    @property
+    def refuses_opening(self) -> bool:
+        """Whether a case may not be opened on these facts (SoL 11:5: the committee's conditions)."""
+        return self.status in (Status.ineligible, Status.not_yet)
+
+    @property
+    def failed(self) -> tuple[ConditionResult, ...]:
+        """The conditions that keep the person out (a missing consent included)."""
+        return tuple(r for r in self.conditions if r.met is False)
 
 
 Check = Callable[[Facts], ConditionResult]
@@ -242,10 +261,17 @@ def _age_range(low: int | None, high: int | None) -> tuple[str, str]:
 # Each returns None when the intervention does not have the condition.
 
 
-def _role(c: Conditions) -> Check | None:
+def _presumed_role(subject_rule: SubjectRule) -> Role | None:
+    # Seed 004: a parent-targeted intervention (the case is registered on the child) is taken by a
+    # parent; whoever turns to it without stating a role comes as the child's parent.
+    return Role.parent if subject_rule is SubjectRule.child else None
+
+
+def _role(c: Conditions, subject_rule: SubjectRule) -> Check | None:
     # The committee's condition on the role in which the person takes part.
     if not c.roles:
         return None
+    presumed = _presumed_role(subject_rule)
     allowed = frozenset(c.roles)
     sv, en = _or_sv([_ROLE_SV[r] for r in c.roles]), _or_en([_ROLE_EN[r] for r in c.roles])
     ok = _met("role", "role_allowed", f"Personen deltar som {sv}.", f"The person takes part as {en}.")
@@ -263,9 +289,10 @@ def _role(c: Conditions) -> Check | None:
     )
 
     def check(f: Facts) -> ConditionResult:
-        if f.role is None:
+        role = f.role if f.role is not None else presumed
+        if role is None:
             return unknown
-        return ok if f.role in allowed else bad
+        return ok if role in allowed else bad
 
     return check
 
@@ -323,12 +350,13 @@ def _age(c: Conditions, kind: Kind) -> Check | None:
     return check
 
 
-def _child_age(c: Conditions) -> Check | None:
+def _child_age(c: Conditions, subject_rule: SubjectRule) -> Check | None:
     # The committee's age limits on the child concerned: the participant as a child, or at least
-    # one of the children a parent comes about.
-    if c.child_min_age is None and c.child_max_age is None:
+    # one of the children a parent comes about. A parent-targeted intervention (seed 004: the case
+    # is registered on the child) is always about a child: under 18, even without a committee bound.
+    if c.child_min_age is None and c.child_max_age is None and subject_rule is not SubjectRule.child:
         return None
-    sv, en = _age_range(c.child_min_age, c.child_max_age)
+    sv, en = _age_range(c.child_min_age, c.child_max_age if c.child_max_age is not None else ADULT_AGE - 1)
     ok = _met(
         "child_age",
         "child_age_in_range",
@@ -354,10 +382,11 @@ def _child_age(c: Conditions) -> Check | None:
         f"The child's age was not given; the intervention concerns children {en}.",
     )
     lo = c.child_min_age if c.child_min_age is not None else 0
-    hi = c.child_max_age if c.child_max_age is not None else ADULT_AGE - 1
+    hi = min(c.child_max_age, ADULT_AGE - 1) if c.child_max_age is not None else ADULT_AGE - 1
+    presumed = _presumed_role(subject_rule)
 
     def check(f: Facts) -> ConditionResult:
-        role = f.role
+        role = f.role if f.role is not None else presumed
         if role is Role.parent:
             ages = f.children_ages
             if ages is None:
@@ -572,7 +601,9 @@ def _sol_21_2_guardian_consent(c: Conditions) -> Check | None:
 
 def _session_cap(c: Conditions, committee: Committee) -> Check | None:
     # The committee's cap on sessions without needs assessment; past it, the bridge to the
-    # ordinary route: apply for a needs-assessed intervention (seed 001, seed 004).
+    # ordinary route: apply for a needs-assessed intervention (seed 001, seed 004). Not given means
+    # none used: a first visit. The cap limits how the intervention is carried out (the case
+    # endpoints count the sessions); a person who has not used it up may always start.
     if c.max_sessions is None:
         return None
     cap = c.max_sessions
@@ -590,26 +621,28 @@ def _session_cap(c: Conditions, committee: Committee) -> Check | None:
         "a needs-assessed decision.",
         action=apply_for_needs_assessed(committee.id, committee.name),
     )
-    unknown = _unknown(
-        "session_cap",
-        "sessions_used_unknown",
-        f"Antalet använda samtal är inte angivet; insatsen omfattar högst {cap}.",
-        f"The number of sessions used was not given; the intervention has at most {cap}.",
-    )
 
     def check(f: Facts) -> ConditionResult:
         used = f.sessions_used
-        if used is None:
-            return unknown
-        return reached if used >= cap else ok
+        return ok if used is None or used < cap else reached
 
     return check
 
 
 def _target_group(intervention: Intervention) -> Check:
     # SoL 11:5 (seed 001 "Villkor"): only a summary check. Membership of the target group is
-    # what the person declares; the provider asks for no evidence and assesses no need.
+    # what the person declares; the provider asks for no evidence and assesses no need. Turning to
+    # the provider for the intervention is the declaration: the target group never blocks unless
+    # the person says they do not belong to it.
     group = intervention.target_group.strip() or intervention.name
+    presumed = _met(
+        "target_group",
+        "target_group_presumed",
+        f"Den som vänder sig till utföraren för insatsen anses uppge att hen tillhör målgruppen: {group} "
+        "Inget underlag och ingen bedömning krävs.",
+        f"Whoever turns to the provider for the intervention is taken to declare belonging to the target "
+        f"group: {group} No evidence or assessment is required.",
+    )
     ok = _met(
         "target_group",
         "target_group_declared",
@@ -622,19 +655,11 @@ def _target_group(intervention: Intervention) -> Check:
         f"Personen uppger att hen inte tillhör målgruppen: {group}",
         f"The person declares they do not belong to the target group: {group}",
     )
-    unknown = _unknown(
-        "target_group",
-        "target_group_unknown",
-        f"Fråga om personen själv anser sig tillhöra målgruppen: {group} "
-        "Uppgiften godtas som den lämnas; inget underlag och ingen bedömning krävs.",
-        f"Ask whether the person considers themself part of the target group: {group} "
-        "The answer is taken as given; no evidence or assessment is required.",
-    )
 
     def check(f: Facts) -> ConditionResult:
         declared = f.self_declared_target_group
         if declared is None:
-            return unknown
+            return presumed
         return ok if declared else bad
 
     return check
@@ -644,9 +669,9 @@ def compile_intervention(intervention: Intervention, committee: Committee) -> Co
     """Turn an intervention's conditions into checks, once; evaluate them with `evaluate`."""
     c, kind = intervention.conditions, intervention.kind
     candidates = (
-        _role(c),
+        _role(c, intervention.subject_rule),
         _age(c, kind),
-        _child_age(c),
+        _child_age(c, intervention.subject_rule),
         _school_year(c),
         _no_accompanying_children(c, kind),
         _residence(c, committee),

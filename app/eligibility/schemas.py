@@ -34,7 +34,7 @@ IdentityNumberText = Annotated[
 ]
 
 
-class FactsDoc(BaseModel):
+class SearchFactsDoc(BaseModel):
     """Facts about the person (uppgifter). Leave out what is not known: it makes a condition `unknown`.
 
     The age comes from `age`, `birth_date`, `personnummer` or `samordningsnummer`; given together they
@@ -49,7 +49,8 @@ class FactsDoc(BaseModel):
     samordningsnummer: IdentityNumberText | None = None
     role: Role | None = Field(
         None,
-        description="The role in which the person takes part: barn, förälder, anhörig/närstående, vuxen.",
+        description="The role in which the person takes part: barn, förälder, anhörig/närstående, vuxen. "
+        "Not given, for a parent-targeted intervention: the child's parent.",
     )
     children_ages: list[Annotated[int, Field(ge=0, le=130)]] | None = Field(
         None, max_length=30, description="For a parent: the ages of the children the parent comes about."
@@ -63,13 +64,27 @@ class FactsDoc(BaseModel):
         description="The committee (socialnämnd) in whose district the person lives.",
     )
     guardian_consent: bool | None = Field(
-        None, description="The guardian (vårdnadshavare) has consented; required under 15 (SoL 21 kap. 2 §)."
+        None,
+        description="The guardian (vårdnadshavare) has consented; required under 15 (SoL 21 kap. 2 §). "
+        "Not given, under 15: `not_yet`.",
     )
-    sessions_used: int | None = Field(None, ge=0, le=10_000, description="Sessions (samtal/träffar) already used.")
+
+
+class FactsDoc(SearchFactsDoc):
+    """Facts about the person for one intervention, including the two that only make sense for one."""
+
+    sessions_used: int | None = Field(
+        None,
+        ge=0,
+        le=10_000,
+        description="Sessions (samtal/träffar) of this intervention already used; not given: none (a first visit).",
+    )
     self_declared_target_group: bool | None = Field(
         None,
-        description="The person declares they belong to the intervention's target group (målgrupp) as the "
-        "committee wrote it. Taken as declared: never evidence, never an assessment.",
+        description="Whether the person says they belong to the intervention's target group (målgrupp) as the "
+        "committee wrote it. Not given: taken as declared (turning to the provider for the intervention is the "
+        "declaration); `false` (the person says they do not belong) makes the person ineligible. Never evidence, "
+        "never an assessment.",
     )
 
 
@@ -95,7 +110,11 @@ class SearchRequest(BaseModel):
         None, pattern=SLUG, max_length=64, description="Socialnämnd id; default: the token's committee."
     )
     on: dt.date | None = Field(None, description="The date asked about; default: today (Swedish time).")
-    facts: FactsDoc = Field(default_factory=FactsDoc)
+    facts: SearchFactsDoc = Field(
+        default_factory=SearchFactsDoc,
+        description="No target-group declaration and no sessions used: both belong to one intervention "
+        "(ask `check`). Each target group is taken as declared, and no session as used.",
+    )
     include_ineligible: bool = Field(
         False, description="Also list the interventions a condition rules out, with the reasons."
     )
@@ -133,10 +152,14 @@ class NoticeDoc(BaseModel):
 
 
 class VerdictDoc(BaseModel):
-    eligible: bool = Field(description="True only when every condition is met.")
+    eligible: bool | None = Field(
+        description="`true` only for `status: eligible`; `false` for `ineligible` and `not_yet`; `null` while "
+        "`undetermined` (a fact is unknown: not a refusal)."
+    )
     status: Status = Field(
-        description="`eligible`; `not_yet` (only the guardian's consent is missing: see `required_actions`); "
-        "`undetermined` (a fact is missing, no condition failed); `ineligible`."
+        description="`eligible`; `not_yet` (the guardian's consent is missing: see `required_actions`; never "
+        "hidden by an unknown fact); `undetermined` (a fact is missing, no condition failed); `ineligible`. "
+        "`POST /v1/cases` refuses exactly `ineligible` and `not_yet`."
     )
     conditions: list[ConditionDoc]
     required_actions: list[RequiredActionDoc]
@@ -176,13 +199,14 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(","
 _CONSTANTS: dict[tuple[int, str], tuple[object, bytes]] = {}
 _CONSTANTS_MAX = 65_536
 
+_ELIGIBLE_JSON: dict[Status, bytes] = {
+    Status.eligible: b"true",
+    Status.not_yet: b"false",
+    Status.undetermined: b"null",
+    Status.ineligible: b"false",
+}
 _STATUS_JSON: dict[Status, bytes] = {
-    status: b'"eligible":'
-    + (b"true" if status is Status.eligible else b"false")
-    + b',"status":"'
-    + status.value.encode()
-    + b'"'
-    for status in Status
+    status: b'"eligible":' + _ELIGIBLE_JSON[status] + b',"status":"' + status.value.encode() + b'"' for status in Status
 }
 
 

@@ -22,7 +22,7 @@ from app.eligibility.rules import (
     evaluate,
     resolve_age,
 )
-from app.eligibility.schemas import FactsDoc
+from app.eligibility.schemas import FactsDoc, SearchFactsDoc
 
 CONTRADICTORY_FACTS = problem_type(
     "contradictory-facts",
@@ -38,7 +38,7 @@ def _json_field(name: str) -> str:
     return "body.on" if name == "on" else f"body.facts.{name}"
 
 
-def resolve_facts(doc: FactsDoc, on: dt.date) -> Facts:
+def resolve_facts(doc: FactsDoc | SearchFactsDoc, on: dt.date) -> Facts:
     """The domain facts for the request's facts on `on`: an age, never an identity number."""
     identity_numbers: dict[str, str] = {}
     if doc.personnummer is not None:
@@ -66,8 +66,8 @@ def resolve_facts(doc: FactsDoc, on: dt.date) -> Facts:
         accompanying_children=doc.accompanying_children,
         residence_committee=doc.residence_committee,
         guardian_consent=doc.guardian_consent,
-        sessions_used=doc.sessions_used,
-        self_declared_target_group=doc.self_declared_target_group,
+        sessions_used=doc.sessions_used if isinstance(doc, FactsDoc) else None,
+        self_declared_target_group=doc.self_declared_target_group if isinstance(doc, FactsDoc) else None,
     )
 
 
@@ -119,6 +119,10 @@ class EligibilityService:
             raise ProblemError(NOT_FOUND, "The committee offers no intervention with this id on that date.")
         compiled = self.rules.get(offered.intervention, _committee(self.catalog, committee_id))
         return offered, evaluate(compiled, facts)
+
+    def verdict(self, offered: OfferedIntervention, facts: Facts) -> Verdict:
+        """The verdict on an intervention already found (the case opening's gate: the same check)."""
+        return evaluate(self.rules.get(offered.intervention, _committee(self.catalog, offered.committee)), facts)
 
     def search(
         self, committee_id: str, on: dt.date, facts: Facts, *, include_ineligible: bool = False

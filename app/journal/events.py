@@ -9,8 +9,9 @@ Payloads (all keys besides the record are optional unless noted):
 - `case.registered`: `case_id`, `registration`; `person_id` and `guardian_person_id` (our
   person ids) let the dispatcher store the journal system's person refs (`JournalLink`
   "person"), which `person.updated` needs.
-- `case.note_added`, `case.session_recorded`: `case_id`, `entry` (both become a
-  journalanteckning); `note_id` / `session_id` and `number` say which of ours it was.
+- `case.note_added`, `case.session_recorded`, `case.coded_entry_added`: `case_id`, `entry` (each
+  becomes a journalanteckning); `note_id` / `session_id` and `number` / `coded_entry_id` and
+  `code` say which of ours it was.
 - `case.plan_set`: `case_id`, `plan`.
 - `case.closed`: `case_id`, `closing`; `entry`, if present, is the closing journalanteckning
   and is added before the case is closed (a closed case takes no entries).
@@ -61,6 +62,7 @@ class EventKind(StrEnum):
     case_registered = "case.registered"
     note_added = "case.note_added"  # a journal note
     session_recorded = "case.session_recorded"  # a samtal/träff, documented as an entry
+    coded_entry_added = "case.coded_entry_added"  # a coded entry (seed 004), documented as an entry
     plan_set = "case.plan_set"
     case_closed = "case.closed"
     person_updated = "person.updated"
@@ -123,7 +125,7 @@ def fit_closing(closing: CaseClosing) -> CaseClosing:
 # with `outbox:admin:all`.
 
 
-ENTRY_KINDS = frozenset({EventKind.note_added, EventKind.session_recorded})
+ENTRY_KINDS = frozenset({EventKind.note_added, EventKind.session_recorded, EventKind.coded_entry_added})
 
 
 def case_registered(
@@ -186,6 +188,26 @@ def session_recorded(
         aggregate_type="case",
         aggregate_id=case_id,
         kind=EventKind.session_recorded,
+        payload=payload,
+        committee=committee,
+    )
+
+
+def coded_entry_added(
+    session: AsyncSession,
+    case_id: str,
+    entry: JournalEntry,
+    *,
+    coded_entry_id: str,
+    code: str,
+    committee: str | None = None,
+) -> str:
+    payload = {"case_id": case_id, "coded_entry_id": coded_entry_id, "code": code, "entry": _json(entry)}
+    return enqueue(
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.coded_entry_added,
         payload=payload,
         committee=committee,
     )

@@ -34,8 +34,15 @@ def identity(pnr: str | None, name: str = "Sigrid Provsson", **extra: Any) -> di
     return {"personnummer": pnr, "name": name, **extra}
 
 
+def participant_for(body: dict[str, Any]) -> dict[str, Any]:
+    """An exempted case documents gender and age; a subject's personnummer gives the age."""
+    given = (body.get("subject") or {}).get("personnummer")
+    return {"gender": "female"} if given else {"gender": "female", "age": 40}
+
+
 async def open_case(client, auth, intervention_id: str, *, unit: str = "unit-a", **body: Any):
     payload = {"intervention_id": intervention_id, "opened_on": "2026-09-01", **body}
+    payload.setdefault("participant", participant_for(body))
     return await client.post("/v1/cases", json=payload, headers=auth(WRITE, unit=unit))
 
 
@@ -200,8 +207,10 @@ async def test_protected_identity_address_is_never_stored_returned_or_sent(clien
 
 async def test_a_known_person_is_one_record_shared_by_all_their_cases(client, auth, db):
     first = await opened(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, phone=PHONE))
-    second = await opened(client, auth, "hemtjanst-service", subject=identity(ADULT, email=EMAIL), unit="unit-b")
-    again = await opened(client, auth, "hemtjanst-service", subject=identity(ADULT, email=EMAIL))
+    second = await opened(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, email=EMAIL), unit="unit-b")
+    closing = {"closed_on": "2026-09-01", "reason": "completed"}
+    assert (await client.post(f"/v1/cases/{first['id']}/close", json=closing, headers=auth(WRITE))).status_code == 200
+    again = await opened(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, email=EMAIL))
     assert first["person_id"] == second["person_id"] == again["person_id"]
     # Contact details are each unit's own; an opening adds to the unit's record, never clears.
     recorded = [(c.unit, c.phone, c.email) for c in await contacts(db, first["person_id"])]
@@ -272,12 +281,12 @@ async def test_sol_14_4_counselling_exempt_keeps_unit_level_data_only(client, au
         auth,
         "anhorigstod",
         subject=identity(ADULT, "Bertil Provsson"),
-        participant={"gender": "female", "age": 44, "role": "relative"},
+        participant={"gender": "female", "age": 36, "role": "relative"},
         start_assessment={"wellbeing": 3, "social_situation": ["working"]},
     )
     assert case["identity"] == "anonymous"
     assert {r["rule"] for r in case["redactions"]} == {"SoL 14:4"}
-    assert case["participant"] == {"gender": "female", "age": 44, "age_band": "30-49", "role": "relative"}
+    assert case["participant"] == {"gender": "female", "age": 36, "age_band": "30-49", "role": "relative"}
     assert case["start_assessment"] == {"wellbeing": 3, "social_situation": ["working"]}
     assert await outbox(db) == []
 
@@ -441,29 +450,43 @@ async def test_sol_16_1_disposal_due_five_years_after_last_entry(client, auth, d
     closing = {
         "closed_on": "2026-06-01",
         "reason": "ended_early",
-        "early_termination_reason": "Flyttade.",
+        "early_termination_reason": "moved",
+        "early_termination_note": "Flyttade till Borås.",
         "end_assessment": {"wellbeing": 4},
         "participant_view": {"satisfaction": 5, "comment": "Bra."},
     }
     closed = (await client.post(f"{base}/close", json=closing, headers=auth(WRITE))).json()
     assert (closed["last_entry_on"], closed["disposal_due_on"]) == ("2026-06-01", "2031-06-01")
-    assert closed["closing"]["early_termination_reason"] == "Flyttade."
+    assert closed["closing"]["early_termination_reason"] == "moved"
+    assert closed["closing"]["early_termination_note"] == "Flyttade till Borås."
     event = (await outbox(db, case["id"]))[-1]
     assert event.kind == "case.closed"
     assert event.payload["closing"] == {
         "closed_on": "2026-06-01",
         "reason": "ended_early",
         "disposal_due_on": "2031-06-01",
-        "early_termination_reason": "Flyttade.",
+        "early_termination_reason": "Flyttat",  # the journal system takes the code's Swedish label
     }
     assert event.payload["entry"]["kind"] == "closing"
+    assert "Orsak till avbrott: Flyttat." in event.payload["entry"]["text"]
+    assert "Flyttade till Borås." in event.payload["entry"]["text"]
 
 
 @pytest.mark.parametrize(
     "body",
     [
         {"closed_on": "2026-09-10", "reason": "ended_early"},
-        {"closed_on": "2026-09-10", "reason": "completed", "early_termination_reason": "Sjuk."},
+        {"closed_on": "2026-09-10", "reason": "ended_early", "early_termination_note": "Sjuk."},
+        {"closed_on": "2026-09-10", "reason": "ended_early", "early_termination_reason": "Sjuk."},
+        {"closed_on": "2026-09-10", "reason": "ended_early", "early_termination_reason": "other"},
+        {
+            "closed_on": "2026-09-10",
+            "reason": "ended_early",
+            "early_termination_reason": "other",
+            "early_termination_note": " ",
+        },
+        {"closed_on": "2026-09-10", "reason": "completed", "early_termination_reason": "moved"},
+        {"closed_on": "2026-09-10", "reason": "completed", "early_termination_note": "Sjuk."},
         {"closed_on": "2026-08-01", "reason": "completed"},
         {"closed_on": "2099-01-01", "reason": "completed"},
         {"closed_on": "2026-09-10", "reason": "finished"},
@@ -579,7 +602,7 @@ async def test_list_is_cursor_paginated_and_filtered(client, auth):
 
 async def test_a_retried_opening_or_session_with_the_same_idempotency_key_writes_once(client, auth, db):
     headers = {**auth(WRITE), "Idempotency-Key": "open-1"}
-    body = {"intervention_id": "krisstod", "opened_on": "2026-09-01"}
+    body = {"intervention_id": "krisstod", "opened_on": "2026-09-01", "participant": {"gender": "male", "age": 30}}
     first = await client.post("/v1/cases", json=body, headers=headers)
     again = await client.post("/v1/cases", json=body, headers=headers)
     assert again.headers["idempotent-replayed"] == "true" and again.json()["id"] == first.json()["id"]

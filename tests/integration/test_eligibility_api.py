@@ -58,10 +58,27 @@ async def test_check_answers_conditions_actions_and_notices(client, auth):
 async def test_unknown_facts_are_unknown_conditions(client, auth):
     response = await client.post(CHECK, json=check_body("repulse"), headers=auth("eligibility:check"))
     assert response.status_code == 200
-    body = response.json()
-    assert body["eligible"] is False and body["status"] == "undetermined"
-    assert {c["met"] for c in body["conditions"]} == {"unknown"}
+    body = CheckResponse.model_validate(response.json()).model_dump(mode="json")
+    assert body["eligible"] is None and body["status"] == "undetermined"  # unknown is not a refusal
+    assert {c["condition"]: c["met"] for c in body["conditions"]} == {
+        "age": "unknown",
+        "guardian_consent": "unknown",
+        "target_group": True,  # turning to the provider is the declaration
+    }
     assert "guardian_consent_required" in [n["code"] for n in body["notices"]]
+
+
+async def test_first_visit_is_eligible(client, auth):
+    response = await client.post(CHECK, json=check_body("kort-intervention", age=30), headers=auth("eligibility:check"))
+    body = response.json()
+    assert body["eligible"] is True and body["status"] == "eligible"
+    assert {c["code"] for c in body["conditions"]} == {"age_in_range", "sessions_remaining", "target_group_presumed"}
+
+
+async def test_eligible_is_false_for_not_yet_and_ineligible(client, auth):
+    for facts, status in (({"age": 9}, "not_yet"), ({"age": 30}, "ineligible")):
+        body = (await client.post(CHECK, json=check_body("repulse", **facts), headers=auth("eligibility:check"))).json()
+        assert (body["eligible"], body["status"]) == (False, status)
 
 
 async def test_child_under_15_without_consent_is_not_yet(client, auth):
@@ -160,13 +177,7 @@ async def test_unknown_fact_is_refused(client, auth):
 
 
 async def test_search_lists_what_the_facts_qualify_for(client, auth):
-    facts = {
-        "age": 30,
-        "role": "adult",
-        "sessions_used": 0,
-        "accompanying_children": False,
-        "self_declared_target_group": True,
-    }
+    facts = {"age": 30, "role": "adult", "accompanying_children": False}
     response = await client.post(SEARCH, json={"on": ON, "facts": facts}, headers=auth("eligibility:check"))
     assert response.status_code == 200, response.text
     body = SearchResponse.model_validate(response.json()).model_dump(mode="json")
@@ -185,10 +196,26 @@ async def test_search_lists_what_the_facts_qualify_for(client, auth):
         SEARCH, json={"on": ON, "facts": facts, "include_ineligible": True}, headers=auth("eligibility:check")
     )
     items = {i["id"]: i for i in everything.json()["interventions"]}
-    assert len(items) == 23
+    assert len(items) == 22
     hemtjanst = items["hemtjanst-service"]
     assert hemtjanst["status"] == "ineligible"
     assert [c["code"] for c in hemtjanst["conditions"] if c["met"] is False] == ["age_below_minimum"]
+
+
+async def test_search_for_a_30_year_old_is_not_all_undetermined(client, auth):
+    response = await client.post(SEARCH, json={"on": ON, "facts": {"age": 30}}, headers=auth("eligibility:check"))
+    statuses = {i["id"]: i["status"] for i in response.json()["interventions"]}
+    for slug in ("kort-intervention", "motiverande-samtal", "krisstod", "spel-om-pengar", "aterfallsprevention"):
+        assert statuses[slug] == "eligible", slug
+    assert statuses["skyddat-boende-vuxna"] == "undetermined"  # accompanying children: not stated
+
+
+@pytest.mark.parametrize("flag", ["self_declared_target_group", "sessions_used"])
+async def test_search_takes_no_per_intervention_declaration(client, auth, flag):
+    body = {"on": ON, "facts": {"age": 30, flag: 1 if flag == "sessions_used" else True}}
+    response = await client.post(SEARCH, json=body, headers=auth("eligibility:check"))
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == [f"body.facts.{flag}"]
 
 
 async def test_search_before_any_decision_is_empty(client, auth):

@@ -192,6 +192,6 @@ def test_the_demo_catalog_as_a_snapshot() -> None:
     for committee in committees:
         assert snapshot.in_force(committee.id, D(2025, 6, 30)) == {}
         offered = snapshot.in_force(committee.id, D(2025, 7, 1))
-        assert len(offered) == 23
+        assert len(offered) == 22
         assert {o.committee for o in offered.values()} == {committee.id}
-        assert len(snapshot.in_force(committee.id, D(2030, 1, 1))) == 23
+        assert len(snapshot.in_force(committee.id, D(2030, 1, 1))) == 22

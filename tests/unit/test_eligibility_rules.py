@@ -40,6 +40,8 @@ from app.eligibility.rules import (
     resolve_age,
 )
 from app.kit.personnummer import age_on
+from tests.gate_table import ON as TABLE_ON
+from tests.gate_table import ROW_IDS, ROWS, Row
 
 ON = dt.date(2025, 9, 1)
 COMMITTEE = Committee("sn-sydvast", "Socialnämnden Sydväst")
@@ -80,7 +82,6 @@ def intervention(conditions: Conditions, **overrides: Any) -> Intervention:
 
 
 def check(iv: Intervention, **facts: Any) -> Verdict:
-    facts.setdefault("self_declared_target_group", True)
     return check_intervention(iv, COMMITTEE, Facts(**facts))
 
 
@@ -181,15 +182,33 @@ def test_sol_11_5_protected_housing_needs_21_and_no_children(demo: dict[str, Int
 
 def test_sol_11_5_self_declared_target_group_is_taken_as_declared(demo: dict[str, Intervention]) -> None:
     iv = demo["kort-intervention"]  # harmful use: declared, never evidenced
-    declared = check(iv, age=30, sessions_used=0, self_declared_target_group=True)
+    declared = check(iv, age=30, self_declared_target_group=True)
     assert declared.status is Status.eligible
     assert by_condition(declared)["target_group"] == ("target_group_declared", True)
-    denied = check(iv, age=30, sessions_used=0, self_declared_target_group=False)
-    assert denied.status is Status.ineligible
-    unknown = check(iv, age=30, sessions_used=0, self_declared_target_group=None)
-    assert unknown.status is Status.undetermined
-    result = next(r for r in unknown.conditions if r.condition == "target_group")
+    denied = check(iv, age=30, self_declared_target_group=False)
+    assert denied.status is Status.ineligible and denied.eligible is False
+    # Turning to the provider for the intervention is the declaration: never unknown, never blocking.
+    presumed = check(iv, age=30)
+    assert presumed.status is Status.eligible and presumed.eligible is True
+    result = next(r for r in presumed.conditions if r.condition == "target_group")
+    assert (result.code, result.met) == ("target_group_presumed", True)
     assert iv.target_group in result.message_sv and "ingen bedömning" in result.message_sv
+
+
+def test_first_visit_is_eligible(demo: dict[str, Intervention]) -> None:
+    # Neither the sessions used nor the target group need stating: none used, and declared.
+    for slug in ("kort-intervention", "motiverande-samtal", "krisstod", "stodsamtal-skadligt-bruk"):
+        verdict = check(demo[slug], age=30)
+        assert verdict.status is Status.eligible, (slug, by_condition(verdict))
+        assert verdict.eligible is True
+
+
+def test_eligible_is_true_false_or_null_by_status(demo: dict[str, Intervention]) -> None:
+    iv = demo["repulse"]
+    assert check(iv, age=9, guardian_consent=True).eligible is True
+    assert check(iv, age=9).eligible is False  # not_yet
+    assert check(iv, age=30).eligible is False  # ineligible
+    assert check(iv).eligible is None  # undetermined: unknown is not a refusal
 
 
 # --- SoL 11 kap. 6 § and 14 kap. 3-5 §§: the notices -----------------------------------------------
@@ -250,7 +269,8 @@ def test_session_cap_reached_bridges_to_a_needs_assessed_decision(demo: dict[str
     assert action.code == "apply_for_needs_assessed_intervention"
     assert action.committee == COMMITTEE.id and action.committee_name == COMMITTEE.name
     assert "behovsprövat beslut" in action.message_sv and COMMITTEE.name in action.message_sv
-    assert by_condition(check(iv, age=40))["session_cap"] == ("sessions_used_unknown", None)
+    # Not given: none used (a first visit), so the cap is not an entry condition.
+    assert by_condition(check(iv, age=40))["session_cap"] == ("sessions_remaining", True)
 
 
 # --- the committee's other conditions ----------------------------------------------------------------
@@ -291,19 +311,38 @@ def test_unknown_facts_give_unknown_conditions_not_errors(demo: dict[str, Interv
     for iv in demo.values():
         verdict = check_intervention(iv, COMMITTEE, Facts())
         assert verdict.status is Status.undetermined, iv.id
-        assert all(r.met is None for r in verdict.conditions), iv.id
+        assert verdict.eligible is None and not verdict.refuses_opening, iv.id
+        assert not any(r.met is False for r in verdict.conditions), iv.id
+
+
+def test_sol_21_2_not_yet_is_never_hidden_by_an_unknown_fact() -> None:
+    iv = intervention(Conditions(max_age=17, school_years=(1, 2, 3), ages_15_17_considered=True))
+    # consent missing (not_yet) and the school year unknown: not_yet, with the action to cure it
+    verdict = check(iv, age=10)
+    assert verdict.status is Status.not_yet and verdict.refuses_opening
+    assert codes(verdict.required_actions) == ["obtain_guardian_consent"]
+    assert [r.code for r in verdict.failed] == ["sol_21_2_guardian_consent_missing"]
 
 
 def test_the_worst_condition_decides() -> None:
     iv = intervention(Conditions(max_age=17, max_sessions=5, ages_15_17_considered=True))
-    # consent missing (not_yet) and sessions unknown: undetermined wins, the action is still listed
-    verdict = check(iv, age=10)
-    assert verdict.status is Status.undetermined
-    assert codes(verdict.required_actions) == ["obtain_guardian_consent"]
     # consent missing and the cap reached: ineligible, both actions listed
     verdict = check(iv, age=10, sessions_used=5)
     assert verdict.status is Status.ineligible
     assert codes(verdict.required_actions) == ["obtain_guardian_consent", "apply_for_needs_assessed_intervention"]
+    assert check(iv, age=30, sessions_used=1).status is Status.ineligible
+
+
+def test_seed_004_a_parent_targeted_intervention_is_about_a_child() -> None:
+    # Without a committee bound on the child's age, the child is still a child: under 18.
+    iv = intervention(Conditions(roles=(Role.parent,)), subject_rule=SubjectRule.child)
+    assert check(iv, age=40, children_ages=(17,)).status is Status.eligible
+    adult_child = check(iv, age=40, children_ages=(18,))
+    assert adult_child.status is Status.ineligible
+    assert by_condition(adult_child)["child_age"] == ("child_age_out_of_range", False)
+    # Whoever turns to it without stating a role comes as the parent.
+    assert by_condition(check(iv, age=40, children_ages=(3,)))["role"] == ("role_allowed", True)
+    assert check(iv, role=Role.relative, age=40, children_ages=(3,)).status is Status.ineligible
 
 
 def test_every_outcome_is_a_constant_built_at_compile_time(demo: dict[str, Intervention]) -> None:
@@ -314,121 +353,32 @@ def test_every_outcome_is_a_constant_built_at_compile_time(demo: dict[str, Inter
     assert all(a is b for a, b in zip(first.conditions, second.conditions, strict=True))
 
 
-# --- every demo intervention: one eligible and one ineligible set of facts, from the target groups ---
-
-# (intervention, eligible facts, ineligible facts). Target groups as in seed 001's insatsbilaga.
-DEMO_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
-    # Föräldrar till barn 0-4 år
-    (
-        "barnsakert",
-        {"role": Role.parent, "age": 31, "children_ages": (2,), "sessions_used": 0},
-        {"role": Role.parent, "age": 31, "children_ages": (6,), "sessions_used": 0},
-    ),
-    # Familjer med barn 0-17 år, högst tio samtal
-    (
-        "foraldraskapsstod",
-        {"role": Role.parent, "age": 38, "children_ages": (10,), "sessions_used": 9},
-        {"role": Role.parent, "age": 38, "children_ages": (10,), "sessions_used": 10},
-    ),
-    # Föräldrar som är oeniga om sina gemensamma barn
-    (
-        "frivilliga-samarbetssamtal",
-        {"role": Role.parent, "age": 42, "children_ages": (7, 11)},
-        {"role": Role.relative, "age": 42, "children_ages": (7, 11)},
-    ),
-    # Föräldrar till barn 3-11 eller 12-17 år
-    (
-        "komet",
-        {"role": Role.parent, "age": 36, "children_ages": (9,), "sessions_used": 0},
-        {"role": Role.parent, "age": 36, "children_ages": (2,), "sessions_used": 0},
-    ),
-    # Enskilda som har upplevt en kris, högst tre samtal
-    ("krisstod", {"age": 52, "sessions_used": 0}, {"age": 52, "sessions_used": 3}),
-    # Ungdomar 13-20 år som utsatts för eller begått brott
-    ("medling-vid-brott", {"age": 16}, {"age": 24}),
-    # Barn 5-17 år
-    ("repulse", {"age": 9, "guardian_consent": True}, {"age": 4, "guardian_consent": True}),
-    # Barn och unga 12-17 år samt föräldrar
-    (
-        "rad-och-stod-falt",
-        {"role": Role.child, "age": 13, "guardian_consent": True},
-        {"role": Role.child, "age": 10, "guardian_consent": True},
-    ),
-    # Barn, unga och föräldrar samt vuxna: open to all who say so
-    ("rad-och-stod-mottagning", {"age": 47}, {"age": 47, "self_declared_target_group": False}),
-    # Barn i årskurs 1-9 med problematisk skolfrånvaro
-    (
-        "skolsocial-samverkan",
-        {"age": 12, "school_year": 6, "guardian_consent": True},
-        {"age": 6, "school_year": 0, "guardian_consent": True},
-    ),
-    # Ungdomar som riskerar att begå brott (12-20 år)
-    ("sspf", {"age": 17}, {"age": 23}),
-    # Föräldrar, barn eller ungdomar: oro för normbrytande beteende, högst åtta samtal
-    (
-        "stodsamtal-riskfyllt-beteende",
-        {"role": Role.child, "age": 13, "guardian_consent": True, "sessions_used": 0},
-        {"role": Role.relative, "age": 60, "sessions_used": 0},
-    ),
-    # Anhöriga och närstående till personer med problem med alkohol, droger eller spel
-    (
-        "anhorigstod",
-        {"role": Role.relative, "age": 55, "sessions_used": 1},
-        {"role": Role.adult, "age": 55, "sessions_used": 1},
-    ),
-    # Vuxna över 20 år med skadligt bruk, spel eller kriminell livsstil
-    ("kort-intervention", {"age": 29, "sessions_used": 0}, {"age": 20, "sessions_used": 0}),
-    # Vuxna över 20 år med skadligt bruk eller beroende, fem samtal
-    ("motiverande-samtal", {"age": 33, "sessions_used": 4}, {"age": 33, "sessions_used": 5}),
-    # Vuxna som utövar våld
-    ("motiverande-samtal-valdsutovare", {"age": 18, "sessions_used": 0}, {"age": 17, "sessions_used": 0}),
-    # Vuxna som utövat lindrigt till måttligt våld mot en partner
-    (
-        "samtal-om-vald",
-        {"age": 40, "sessions_used": 0},
-        {"age": 40, "sessions_used": 0, "self_declared_target_group": False},
-    ),
-    # Vuxna över 20 år med problem med spel om pengar
-    ("spel-om-pengar", {"age": 21}, {"age": 20}),
-    # Vuxna över 20 år med skadligt bruk eller beroende, högst tio samtal
-    ("stodsamtal-skadligt-bruk", {"age": 30, "sessions_used": 9}, {"age": 30, "sessions_used": 10}),
-    # Ungdomar och vuxna med beroende, högst tio samtal
-    ("aterfallsprevention", {"age": 16, "sessions_used": 0}, {"age": 16, "sessions_used": 10}),
-    # Föräldrar med barn 0-17 år (exempelvillkor)
-    (
-        "familjebehandling",
-        {"role": Role.parent, "age": 34, "children_ages": (4,)},
-        {"role": Role.parent, "age": 50, "children_ages": (19,)},
-    ),
-    # Vuxna från 21 år utan medföljande barn (exempelvillkor)
-    ("skyddat-boende-vuxna", {"age": 21, "accompanying_children": False}, {"age": 30, "accompanying_children": True}),
-    # Äldre som bor hemma, från 75 år (exempelvillkor)
-    ("hemtjanst-service", {"age": 82}, {"age": 74}),
-]
+# --- the shared table: the same rows go through both endpoints (tests/integration/test_gate.py) -----
 
 
 def test_the_table_covers_every_demo_intervention(demo: dict[str, Intervention]) -> None:
-    assert len(demo) == 23
-    assert sorted(case[0] for case in DEMO_CASES) == sorted(demo)
+    assert len(demo) == 22
+    assert {r.intervention for r in ROWS} == set(demo)
+    for slug in demo:  # something eligible and something refused, or an unknown, for each
+        assert len({r.verdict for r in ROWS if r.intervention == slug}) >= 1
 
 
-@pytest.mark.parametrize(("slug", "eligible", "ineligible"), DEMO_CASES, ids=[c[0] for c in DEMO_CASES])
-def test_demo_intervention(
-    demo: dict[str, Intervention], slug: str, eligible: dict[str, Any], ineligible: dict[str, Any]
-) -> None:
-    iv = demo[slug]
-    yes = check(iv, **eligible)
-    assert yes.status is Status.eligible and yes.eligible, by_condition(yes)
-    assert all(r.met is True for r in yes.conditions)
-    assert yes.required_actions == ()
-    no = check(iv, **ineligible)
-    assert no.status is Status.ineligible and not no.eligible, by_condition(no)
-    assert any(r.met is False for r in no.conditions)
-    for verdict in (yes, no):
-        assert codes(verdict.notices)[:2] == [
-            "right_to_apply",
-            "documentation_" + iv.documentation_rule.value,
-        ]
+@pytest.mark.parametrize("row", ROWS, ids=ROW_IDS)
+def test_gate_table(demo: dict[str, Intervention], row: Row) -> None:
+    iv = demo[row.intervention]
+    facts = dict(row.facts)
+    if "role" in facts:
+        facts["role"] = Role(facts["role"])
+    # The personnummer in the table agree with its ages (the case endpoint computes them).
+    if row.subject is not None:
+        assert resolve_age(on=TABLE_ON, identity_numbers={"personnummer": row.subject}) == facts["age"]
+    if row.child is not None:
+        assert (resolve_age(on=TABLE_ON, identity_numbers={"personnummer": row.child}),) == facts["children_ages"]
+    verdict = check(iv, **facts)
+    assert verdict.status.value == row.verdict, by_condition(verdict)
+    assert {r.code for r in verdict.failed} == row.failed
+    assert verdict.refuses_opening is (row.verdict in ("ineligible", "not_yet"))
+    assert codes(verdict.notices)[:2] == ["right_to_apply", "documentation_" + iv.documentation_rule.value]
 
 
 # --- facts: the age from age, birth date or identity number --------------------------------------------
