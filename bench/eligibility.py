@@ -74,7 +74,7 @@ HTTP_BODIES: list[dict[str, Any]] = [
 ]
 
 SEARCH_BODIES: list[dict[str, Any]] = [
-    {"on": ON.isoformat(), "facts": {"age": 30, "sessions_used": 0, "self_declared_target_group": True}},
+    {"on": ON.isoformat(), "facts": {"age": 30}},
     {"on": ON.isoformat(), "include_ineligible": True, "facts": {"age": 12, "role": "child", "school_year": 6}},
 ]
 
@@ -167,7 +167,7 @@ async def http_endpoint(report: SectionReport, config: RunConfig) -> None:
     report.add("POST /v1/eligibility/check: p50 / p95 latency", f"{real.p50_ms:.2f} / {real.p95_ms:.2f} ms")
     report.add("Bare endpoint: p50 / p95 latency", f"{bare.p50_ms:.2f} / {bare.p95_ms:.2f} ms")
     report.add(
-        "POST /v1/eligibility/search (23 interventions): requests per CPU-second", f"{searched.per_cpu_second:,.0f}"
+        "POST /v1/eligibility/search (22 interventions): requests per CPU-second", f"{searched.per_cpu_second:,.0f}"
     )
     report.note(
         f"HTTP: in-process (httpx.ASGITransport), sequential; {requests} requests per endpoint in {rounds} "

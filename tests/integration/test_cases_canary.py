@@ -25,6 +25,7 @@ pytestmark = pytest.mark.usefixtures("demo_catalog")
 
 PNR = "198112022382"
 CHILD_PNR = "202305032381"
+YOUTH_PNR = "201101012381"
 NAME = "Zyxwa Qvornsdotter"
 CHILD_NAME = "Pirrko Zyxwasson"
 PHONE = "070-174 06 77"
@@ -52,10 +53,13 @@ def pnr_formats(pnr: str) -> list[str]:
 CANARIES = [
     *pnr_formats(PNR),
     *pnr_formats(CHILD_PNR),
+    *pnr_formats(YOUTH_PNR),
     PNR[:8],
     f"{PNR[:4]}-{PNR[4:6]}-{PNR[6:8]}",  # the birth date: age is kept, never a birth date
     CHILD_PNR[:8],
     f"{CHILD_PNR[:4]}-{CHILD_PNR[4:6]}-{CHILD_PNR[6:8]}",
+    YOUTH_PNR[:8],
+    f"{YOUTH_PNR[:4]}-{YOUTH_PNR[4:6]}-{YOUTH_PNR[6:8]}",
     "zyxwa",
     "qvornsdotter",
     "pirrko",
@@ -96,7 +100,24 @@ def person(pnr: str, name: str) -> dict[str, Any]:
     }
 
 
-KNOWN = [person(PNR, NAME), person(CHILD_PNR, CHILD_NAME)]
+KNOWN = [person(PNR, NAME), person(CHILD_PNR, CHILD_NAME), person(YOUTH_PNR, NAME)]
+
+# Who takes part, so that the summary check lets the case open. Youth interventions get a
+# 15-year-old of the same name (the free text names whoever takes part), the others an adult of 45.
+YOUTH = {"repulse", "medling-vid-brott", "rad-och-stod-falt", "skolsocial-samverkan"}
+ROLES = {"anhorigstod": "relative", "rad-och-stod-falt": "child", "stodsamtal-riskfyllt-beteende": "parent"}
+
+
+def participant_of(intervention: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """(subject, participant, expected age) for an intervention of the demo catalog."""
+    if intervention["id"] in YOUTH:
+        subject, participant, age = person(YOUTH_PNR, NAME), {"gender": "male", "birth_year": 2011}, 15
+    else:
+        subject, participant, age = person(PNR, NAME), {"gender": "female", "birth_year": 1981}, 45
+    role = "parent" if intervention["subject_rule"] == "child" else ROLES.get(intervention["id"])
+    if role is not None:
+        participant["role"] = role
+    return subject, participant, age
 
 
 async def exempt_interventions(client, auth) -> list[dict[str, Any]]:
@@ -104,7 +125,7 @@ async def exempt_interventions(client, auth) -> list[dict[str, Any]]:
         await client.get("/v1/catalog/interventions", params={"on": "2026-09-01"}, headers=auth("catalog:read"))
     ).json()
     exempt = [i for i in offered if i["documentation_rule"] in ("identity_exempt", "counselling_exempt")]
-    assert len(exempt) >= 18  # every exempted demo intervention
+    assert len(exempt) >= 19  # every exempted demo intervention
     return exempt
 
 
@@ -120,11 +141,13 @@ async def run_flow(client, auth, intervention: dict[str, Any], bodies: list[str]
         answer: dict[str, Any] = response.json()
         return answer
 
+    subject, participant, age = participant_of(intervention)
     opening = {
         "intervention_id": intervention["id"],
         "opened_on": "2026-09-01",
-        "subject": person(PNR, NAME),
-        "participant": {"gender": "female", "birth_year": 1981, "role": "parent"},
+        "subject": subject,
+        "participant": participant,
+        "facts": {"school_year": 9},
         "start_assessment": {"wellbeing": 2, "social_situation": ["insecure_housing", "working"]},
         "informed_of_right_to_apply": True,
         "informed_of_documentation": True,
@@ -138,7 +161,7 @@ async def run_flow(client, auth, intervention: dict[str, Any], bodies: list[str]
     opening["child"] = person(CHILD_PNR, CHILD_NAME)
     case = await call("POST", "/v1/cases", 201, json=opening)
     assert case["identity"] == "anonymous" and case["person_id"] is None
-    assert case["participant"]["age"] == 45
+    assert case["participant"]["age"] == age
     base = f"/v1/cases/{case['id']}"
 
     await call(
@@ -175,8 +198,25 @@ async def run_flow(client, auth, intervention: dict[str, Any], bodies: list[str]
             "known_identity": KNOWN,
         },
     )
+    # A second version of the plan: every version is kept, each scrubbed.
+    await call(
+        "PUT",
+        f"{base}/plan",
+        200,
+        json={**plan_text, "drawn_up_on": "2026-09-04", "starts_on": "2026-09-01", "known_identity": KNOWN},
+    )
+    await call("GET", f"{base}/plan/versions", 200)
     for day in ("2026-09-04", "2026-09-05"):
         await call("POST", f"{base}/sessions", 201, json={"held_on": day})
+    for code in ("concern_reported", "referred_to_needs_assessed"):
+        await call("POST", f"{base}/coded-entries", 201, json={"code": code, "occurred_on": "2026-09-05"})
+    # A coded entry takes no text: one sent with identity is refused, and leaves no trace either.
+    await call(
+        "POST",
+        f"{base}/coded-entries",
+        422,
+        json={"code": "concern_reported", "occurred_on": "2026-09-05", "note": SPRINKLED, NAME: PNR},
+    )
     await call(
         "POST",
         f"{base}/notes",
@@ -197,7 +237,8 @@ async def run_flow(client, auth, intervention: dict[str, Any], bodies: list[str]
         json={
             "closed_on": "2026-09-10",
             "reason": "ended_early",
-            "early_termination_reason": SPRINKLED,
+            "early_termination_reason": "other",
+            "early_termination_note": SPRINKLED,
             "end_assessment": {"wellbeing": 4, "social_situation": ["stable_housing"]},
             "participant_view": {"satisfaction": 4, "comment": SPRINKLED},
             "known_identity": KNOWN,
@@ -205,10 +246,14 @@ async def run_flow(client, auth, intervention: dict[str, Any], bodies: list[str]
     )
     await call("GET", base, 200)
     await call("GET", "/v1/cases", 200, params={"participant_code": case["participant_code"]})
-    occurrence = await client.post(
-        "/v1/registry/occurrences", json={"personnummer": PNR}, headers=auth("registry:read")
-    )
-    assert occurrence.json() == {"found": False, "cases": []}  # exempted cases can never be found
+    for pnr in (PNR, YOUTH_PNR, CHILD_PNR):
+        occurrence = await client.post(
+            "/v1/registry/occurrences",
+            json={"personnummer": pnr, "detail": "cases", "basis": "duty_to_disclose"},
+            headers=auth("registry:read"),
+        )
+        # Exempted cases can never be found.
+        assert occurrence.json() == {"detail": "cases", "found": False, "ongoing": False, "cases": []}
 
 
 async def dump_database(db) -> str:
@@ -233,7 +278,9 @@ async def test_no_canary_survives_any_exempted_intervention(client, auth, db, ca
 
     dump = await dump_database(db)
     assert dump.count("cases: ") == len(interventions)
-    assert dump.count("idempotency_keys: ") >= 6 * len(interventions)
+    assert dump.count("idempotency_keys: ") >= 8 * len(interventions)
+    assert dump.count("case_coded_entries: ") == 2 * len(interventions)
+    assert dump.count("case_plan_versions: ") == 2 * len(interventions)
     assert "[namn]" in dump and "[personnummer]" in dump and "[telefon]" in dump and "[adress]" in dump
     assert found_canaries(dump) == [], [line for line in dump.splitlines() if found_canaries(line)][:3]
     logs = capfd.readouterr().err
@@ -247,6 +294,7 @@ def test_the_canary_search_finds_every_format():
     # The detector itself: if it could not see the values, the test above would prove nothing.
     for text in (
         *pnr_formats(PNR),
+        *pnr_formats(YOUTH_PNR),
         "Qvornsdotter",
         "ZYXWA",
         "070 174 06 77",

@@ -35,7 +35,7 @@ def intervention(**overrides):
     return base
 
 
-async def test_demo_catalog_offers_23_interventions_in_each_committee(client, auth):
+async def test_demo_catalog_offers_22_interventions_in_each_committee(client, auth):
     for committee in ("sn-centrum", "sn-hisingen", "sn-nordost", "sn-sydvast"):
         response = await client.get(
             "/v1/catalog/interventions",
@@ -43,7 +43,8 @@ async def test_demo_catalog_offers_23_interventions_in_each_committee(client, au
             headers=auth("catalog:read"),
         )
         assert response.status_code == 200
-        assert len(response.json()) == 23
+        assert len(response.json()) == 22
+        assert "sspf" not in {i["id"] for i in response.json()}  # a way of working, not an intervention
 
 
 async def test_nothing_is_in_force_before_the_first_decision(client, auth):
@@ -131,6 +132,49 @@ async def test_a_decision_breaking_several_rules_lists_every_violation_in_one_pr
     assert any(i == "skyddat" and r.startswith("SoL 11:5") for i, r in rules)
     listed = await client.get("/v1/catalog/decisions", headers=auth("catalog:read"))
     assert len(listed.json()) == 1, "nothing was stored"
+
+
+async def test_sol_11_5_p5_residential_care_is_refused_under_21_like_protected_housing(client, auth):
+    for kind, code in (
+        ("residential_care", "residential_care_requires_age_21"),
+        ("protected_housing", "protected_housing_requires_age_21"),
+    ):
+        body = dict(BARE_DECISION, interventions=[intervention(id="boende", kind=kind, conditions={"min_age": 18})])
+        response = await client.post("/v1/catalog/decisions", json=body, headers=auth("catalog:write"))
+        assert response.status_code == 422
+        assert code in {v["code"] for v in response.json()["violations"]}
+    hvb = dict(
+        BARE_DECISION, interventions=[intervention(id="hvb", kind="residential_care", conditions={"min_age": 21})]
+    )
+    assert (await client.post("/v1/catalog/decisions", json=hvb, headers=auth("catalog:write"))).status_code == 201
+
+
+async def test_sol_14_5_identity_exemption_without_risk_analysis_is_stored_with_a_warning(client, auth):
+    headers = auth("catalog:read catalog:write")
+    exempt = intervention(id="anonymt-stod", documentation_rule="identity_exempt", special_reasons="Låg tröskel.")
+    response = await client.post(
+        "/v1/catalog/decisions", json=dict(BARE_DECISION, interventions=[exempt]), headers=headers
+    )
+    assert response.status_code == 201, response.text
+    assert [(w["intervention_id"], w["rule"], w["code"], w["field"]) for w in response.json()["warnings"]] == [
+        ("anonymt-stod", "SoL 14:5", "identity_exemption_without_risk_analysis", "risk_analysis_reference")
+    ]
+    stored = await client.get(f"/v1/catalog/decisions/{response.json()['id']}", headers=headers)
+    assert stored.json()["warnings"] == response.json()["warnings"]
+
+    referenced = dict(
+        BARE_DECISION,
+        reference="§ 8",
+        interventions=[exempt],
+        risk_analysis_reference="Dnr 2026/123, risk- och konsekvensanalys",
+    )
+    again = await client.post("/v1/catalog/decisions", json=referenced, headers=headers)
+    assert again.status_code == 201
+    assert again.json()["warnings"] == []
+    assert again.json()["risk_analysis_reference"] == "Dnr 2026/123, risk- och konsekvensanalys"
+    # What GET answers posts back as a successor: the warnings are answered, never taken.
+    successor = dict(again.json(), reference="§ 9", warnings=response.json()["warnings"])
+    assert (await client.post("/v1/catalog/decisions", json=successor, headers=headers)).json()["warnings"] == []
 
 
 async def test_a_committee_records_only_its_own_decisions(client, auth):

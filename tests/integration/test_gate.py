@@ -328,3 +328,163 @@ async def test_sol_14_3_identified_case_does_not_require_gender(client, auth):
     response = await open_case(client, auth, opening("skyddat-boende-vuxna", subject=person(AGE_36)))
     assert response.status_code == 201
     assert response.json()["participant"]["age"] == 36
+
+
+# --- closing: the coded reason for an early end -------------------------------------------------------
+
+
+async def test_sol_14_5_closing_records_the_coded_early_termination_reason(client, auth, db):
+    case = await open_case(client, auth, opening("krisstod", participant={"gender": "female", "age": 33}))
+    closing = {
+        "closed_on": "2026-09-03",
+        "reason": "ended_early",
+        "early_termination_reason": "other",
+        "early_termination_note": "Sigrid ringde från 070-174 06 42 och ville sluta.",
+        "known_identity": [{"name": "Sigrid Provsson"}],
+    }
+    closed = await client.post(f"/v1/cases/{case.json()['id']}/close", json=closing, headers=auth(WRITE))
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["closing"]["early_termination_reason"] == "other"
+    note = closed.json()["closing"]["early_termination_note"]
+    assert "Sigrid" not in note and "174" not in note  # scrubbed like all text of an exempted case
+    assert {(r["path"], r["kind"]) for r in closed.json()["redactions"]} == {
+        ("early_termination_note", "name"),
+        ("early_termination_note", "phone"),
+    }
+    async with db.sessions() as session:
+        row = (await session.scalars(select(CaseRow))).one()
+    assert (row.early_termination_reason, row.early_termination_note) == ("other", note)
+
+
+@pytest.mark.parametrize(
+    ("code", "label"),
+    [
+        ("moved", "Flyttat"),
+        ("declined_to_continue", "Vill inte fortsätta"),
+        ("referred_to_needs_assessed", "Hänvisad till behovsprövad insats"),
+        ("no_show", "Uteblivit"),
+    ],
+)
+async def test_journal_closing_entry_names_the_early_termination_reason_in_swedish(client, auth, db, code, label):
+    case = await open_case(client, auth, opening("skyddat-boende-vuxna", subject=person(AGE_36)))
+    closing = {"closed_on": "2026-09-03", "reason": "ended_early", "early_termination_reason": code}
+    closed = await client.post(f"/v1/cases/{case.json()['id']}/close", json=closing, headers=auth(WRITE))
+    assert closed.status_code == 200
+    async with db.sessions() as session:
+        event = (await session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "case.closed"))).one()
+    assert event.payload["closing"]["early_termination_reason"] == label
+    assert event.payload["entry"]["text"].splitlines()[:2] == [
+        "Insatsen avbröts i förtid.",
+        f"Orsak till avbrott: {label}.",
+    ]
+
+
+# --- seed 004 bilaga 3: the plan keeps its history ---------------------------------------------------------
+
+
+def plan(goals: str, drawn_up_on: str) -> dict[str, Any]:
+    return {
+        "drawn_up_on": drawn_up_on,
+        "starts_on": "2026-09-01",
+        "description": "Skyddat boende",
+        "responsible_contact": "Enheten",
+        "goals": goals,
+    }
+
+
+async def test_seed_004_every_plan_version_is_kept_with_who_and_when(client, auth, db):
+    case = await open_case(client, auth, opening("skyddat-boende-vuxna", subject=person(AGE_36)))
+    base = f"/v1/cases/{case.json()['id']}"
+    first = await client.put(f"{base}/plan", json=plan("Trygg vardag.", "2026-09-02"), headers=auth(WRITE, sub="anna"))
+    second = await client.put(f"{base}/plan", json=plan("Eget boende.", "2026-09-10"), headers=auth(WRITE, sub="bo"))
+    assert (first.json()["plan"]["version"], second.json()["plan"]["version"]) == (1, 2)
+
+    versions = await client.get(f"{base}/plan/versions", headers=auth("cases:read"))
+    assert versions.status_code == 200
+    items = versions.json()["items"]
+    assert [(v["version"], v["goals"], v["recorded_by"]) for v in items] == [
+        (1, "Trygg vardag.", "anna"),
+        (2, "Eget boende.", "bo"),
+    ]
+    assert all(v["recorded_at"] for v in items)
+    got = (await client.get(base, headers=auth("cases:read"))).json()
+    assert got["plan"]["version"] == 2 and got["plan"]["goals"] == "Eget boende."
+
+    # The journal system gets each version.
+    async with db.sessions() as session:
+        events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "case.plan_set"))).all()
+    assert [(e.payload["version"], e.payload["plan"]["goals"]) for e in events] == [
+        (1, "Trygg vardag."),
+        (2, "Eget boende."),
+    ]
+    assert (await client.get(f"{base}/plan/versions", headers=auth("cases:read", unit="unit-b"))).status_code == 404
+
+
+async def test_plan_versions_of_an_exempted_case_are_scrubbed(client, auth):
+    case = await open_case(client, auth, opening("krisstod", participant={"gender": "male", "age": 40}))
+    base = f"/v1/cases/{case.json()['id']}"
+    await client.put(f"{base}/plan", json=plan("Ring 070-174 06 42.", "2026-09-02"), headers=auth(WRITE))
+    items = (await client.get(f"{base}/plan/versions", headers=auth("cases:read"))).json()["items"]
+    assert [v["goals"] for v in items] == ["Ring [telefon]."]
+
+
+# --- seed 004: coded entries ------------------------------------------------------------------------------
+
+
+async def test_seed_004_coded_entries_reach_the_journal_of_an_identified_case(client, auth, db):
+    case = await open_case(client, auth, opening("skyddat-boende-vuxna", subject=person(AGE_36)))
+    base = f"/v1/cases/{case.json()['id']}"
+    for code in ("concern_reported", "referred_to_needs_assessed"):
+        response = await client.post(
+            f"{base}/coded-entries", json={"code": code, "occurred_on": "2026-09-05"}, headers=auth(WRITE)
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["coded_entry"]["code"] == code
+        assert response.json()["last_entry_on"] == "2026-09-05"
+    got = (await client.get(base, headers=auth("cases:read"))).json()
+    assert [e["code"] for e in got["coded_entries"]] == ["concern_reported", "referred_to_needs_assessed"]
+    async with db.sessions() as session:
+        events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "case.coded_entry_added"))).all()
+        audited = await session.scalar(
+            select(func.count()).select_from(AuditRecordRow).where(AuditRecordRow.action == "case.coded_entry_added")
+        )
+    assert [e.payload["code"] for e in events] == ["concern_reported", "referred_to_needs_assessed"]
+    assert events[0].payload["entry"]["kind"] == "event"
+    assert "Orosanmälan" in events[0].payload["entry"]["text"]
+    assert "behovsprövad insats" in events[1].payload["entry"]["text"]
+    assert audited == 2
+
+
+async def test_seed_004_coded_entries_of_an_exempted_case_stay_in_the_service(client, auth, db):
+    case = await open_case(client, auth, opening("krisstod", participant={"gender": "male", "age": 40}))
+    base = f"/v1/cases/{case.json()['id']}"
+    response = await client.post(
+        f"{base}/coded-entries", json={"code": "concern_reported", "occurred_on": "2026-09-02"}, headers=auth(WRITE)
+    )
+    assert response.status_code == 201
+    assert await counts(db) == {**NOTHING, "cases": 1}  # no event, no audit record: nothing identifies anyone
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"code": "diagnosis_made", "occurred_on": "2026-09-02"},
+        {"code": "concern_reported", "occurred_on": "2026-08-31"},
+        {"code": "concern_reported", "occurred_on": "2026-09-02", "text": "Sigrid Provsson"},
+    ],
+)
+async def test_coded_entry_takes_only_a_known_code_and_a_date_in_the_case(client, auth, body):
+    case = await open_case(client, auth, opening("krisstod", participant={"gender": "male", "age": 40}))
+    response = await client.post(f"/v1/cases/{case.json()['id']}/coded-entries", json=body, headers=auth(WRITE))
+    assert response.status_code == 422
+    assert "Sigrid" not in response.text and "diagnosis_made" not in response.text
+
+
+async def test_coded_entry_on_a_closed_case_is_409(client, auth):
+    case = await open_case(client, auth, opening("krisstod", participant={"gender": "male", "age": 40}))
+    base = f"/v1/cases/{case.json()['id']}"
+    await client.post(f"{base}/close", json={"closed_on": "2026-09-02", "reason": "completed"}, headers=auth(WRITE))
+    response = await client.post(
+        f"{base}/coded-entries", json={"code": "concern_reported", "occurred_on": "2026-09-02"}, headers=auth(WRITE)
+    )
+    assert response.status_code == 409 and response.json()["type"] == "/problems/case-closed"

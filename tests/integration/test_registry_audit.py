@@ -28,6 +28,9 @@ async def open_case(
     client, auth, intervention_id: str, *, unit: str = "unit-a", committee: str = "sn-sydvast", **body: Any
 ) -> dict[str, Any]:
     payload = {"intervention_id": intervention_id, "opened_on": "2026-09-01", **body}
+    # An exempted case documents gender and age; a subject's personnummer gives the age.
+    given = (body.get("subject") or {}).get("personnummer")
+    payload.setdefault("participant", {"gender": "female"} if given else {"gender": "female", "age": 40})
     response = await client.post("/v1/cases", json=payload, headers=auth(WRITE, unit=unit, committee=committee))
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -36,6 +39,10 @@ async def open_case(
 
 def identity(pnr: str, name: str = "Sigrid Provsson", **extra: Any) -> dict[str, Any]:
     return {"personnummer": pnr, "name": name, **extra}
+
+
+def asking(pnr: str, detail: str = "cases", basis: str = "duty_to_disclose") -> dict[str, str]:
+    return {"personnummer": pnr, "detail": detail, "basis": basis}
 
 
 async def audit_rows(db) -> list[AuditRecordRow]:
@@ -66,7 +73,7 @@ async def test_registry_occurrence_finds_identified_cases_in_every_unit_of_the_c
 
     response = await client.post(
         "/v1/registry/occurrences",
-        json={"personnummer": f"{ADULT[2:8]}-{ADULT[8:]}"},
+        json=asking(f"{ADULT[2:8]}-{ADULT[8:]}"),
         headers=auth("registry:read", unit="registrator"),
     )
     assert response.status_code == 200
@@ -87,28 +94,64 @@ async def test_registry_occurrence_finds_identified_cases_in_every_unit_of_the_c
         "status",
     }
     assert "Hemlig" not in response.text
-    child = await client.post("/v1/registry/occurrences", json={"personnummer": CHILD}, headers=auth("registry:read"))
+    child = await client.post("/v1/registry/occurrences", json=asking(CHILD), headers=auth("registry:read"))
     assert [c["role"] for c in child.json()["cases"]] == ["registered"]
 
     rows = [r for r in await audit_rows(db) if r.action == "registry.occurrence"]
     assert rows[0].person_id == own["person_id"] and rows[0].why_code == "registry_request"
-    assert rows[0].unit == "registrator"
+    assert rows[0].unit == "registrator" and rows[0].basis == "duty_to_disclose"
+
+
+async def test_registry_occurrence_answers_no_more_than_the_detail_asked(client, auth, db):
+    case = await open_case(client, auth, "skyddat-boende-vuxna", unit="unit-b", subject=identity(ADULT))
+    headers = auth("registry:read", unit="registrator")
+    exists = await client.post("/v1/registry/occurrences", json=asking(ADULT, "exists", "consent"), headers=headers)
+    assert exists.json() == {"detail": "exists", "found": True, "ongoing": None, "cases": None}
+    ongoing = await client.post("/v1/registry/occurrences", json=asking(ADULT, "ongoing", "no_harm"), headers=headers)
+    assert ongoing.json() == {"detail": "ongoing", "found": True, "ongoing": True, "cases": None}
+    for response in (exists, ongoing):  # another unit's intervention is never named
+        assert "skyddat" not in response.text.lower() and "unit-b" not in response.text
+    await client.post(
+        f"/v1/cases/{case['id']}/close",
+        json={"closed_on": "2026-09-02", "reason": "completed"},
+        headers=auth(WRITE, unit="unit-b"),
+    )
+    after = await client.post("/v1/registry/occurrences", json=asking(ADULT, "ongoing"), headers=headers)
+    assert (after.json()["found"], after.json()["ongoing"]) == (True, False)
+    nobody = await client.post("/v1/registry/occurrences", json=asking(UNKNOWN, "exists"), headers=headers)
+    assert nobody.json()["found"] is False
+    bases = [r.basis for r in await audit_rows(db) if r.action == "registry.occurrence"]
+    assert bases == ["consent", "no_harm", "duty_to_disclose", "duty_to_disclose"]
+    audit = (await client.get("/v1/audit", headers=auth("audit:read", unit="registrator"))).json()["items"]
+    assert {r["basis"] for r in audit} == {"consent", "no_harm", "duty_to_disclose"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"personnummer": ADULT, "detail": "cases"},
+        {"personnummer": ADULT, "basis": "consent"},
+        {"personnummer": ADULT, "detail": "everything", "basis": "consent"},
+        {"personnummer": ADULT, "detail": "cases", "basis": "curiosity"},
+    ],
+)
+async def test_registry_occurrence_needs_a_detail_and_a_legal_basis(client, auth, db, body):
+    response = await client.post("/v1/registry/occurrences", json=body, headers=auth("registry:read"))
+    assert response.status_code == 422
+    assert ADULT not in response.text and "curiosity" not in response.text and "everything" not in response.text
+    assert await audit_rows(db) == []
 
 
 async def test_exempted_cases_can_never_be_found(client, auth):
     await open_case(client, auth, "krisstod", subject=identity(UNKNOWN))
     await open_case(client, auth, "anhorigstod", subject=identity(UNKNOWN))
-    response = await client.post(
-        "/v1/registry/occurrences", json={"personnummer": UNKNOWN}, headers=auth("registry:read")
-    )
-    assert response.json() == {"found": False, "cases": []}
+    response = await client.post("/v1/registry/occurrences", json=asking(UNKNOWN), headers=auth("registry:read"))
+    assert response.json() == {"detail": "cases", "found": False, "ongoing": False, "cases": []}
 
 
 @pytest.mark.parametrize("value", [ADULT[:-1] + "2", "1990-03-01", "Sigrid Provsson", ""])  # wrong check digit
 async def test_registry_occurrence_with_a_bad_personnummer_is_422_without_echo(client, auth, value):
-    response = await client.post(
-        "/v1/registry/occurrences", json={"personnummer": value}, headers=auth("registry:read")
-    )
+    response = await client.post("/v1/registry/occurrences", json=asking(value), headers=auth("registry:read"))
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "personnummer"
     if value:
@@ -116,7 +159,7 @@ async def test_registry_occurrence_with_a_bad_personnummer_is_422_without_echo(c
 
 
 async def test_registry_occurrence_requires_its_scope(client, auth):
-    response = await client.post("/v1/registry/occurrences", json={"personnummer": ADULT}, headers=auth(WRITE))
+    response = await client.post("/v1/registry/occurrences", json=asking(ADULT), headers=auth(WRITE))
     assert response.status_code == 403
 
 
@@ -125,7 +168,7 @@ async def test_registry_occurrence_requires_its_scope(client, auth):
 
 async def test_patch_person_changes_contact_data_once_for_every_case(client, auth, db):
     first = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, phone="070-174 06 10"))
-    second = await open_case(client, auth, "hemtjanst-service", subject=identity(ADULT))
+    second = await open_case(client, auth, "skyddat-boende-vuxna", unit="unit-b", subject=identity(ADULT))
     assert first["person_id"] == second["person_id"]
     person_id = first["person_id"]
     response = await client.patch(

@@ -11,8 +11,12 @@ import re
 import pytest
 
 from app.cases.policy import (
+    CODED_ENTRY_TEXTS,
+    EARLY_TERMINATION_LABELS,
     CaseClosed,
     CaseStatus,
+    CodedEntry,
+    EarlyTerminationReason,
     Identity,
     IllegalTransition,
     JournalSync,
@@ -21,6 +25,7 @@ from app.cases.policy import (
     Step,
     age_band,
     age_from_birth_year,
+    cap_window_start,
     check_session_cap,
     identity_for,
     journal_sync_for,
@@ -134,6 +139,42 @@ def test_session_cap_from_the_committees_conditions():
     with pytest.raises(SessionCapReached):
         check_session_cap(3, 3)
     assert check_session_cap(40, None) == 41
+
+
+def test_session_cap_counts_the_persons_earlier_cases():
+    # A new case does not start the committee's cap again.
+    assert check_session_cap(0, 5, earlier=4) == 1
+    with pytest.raises(SessionCapReached):
+        check_session_cap(0, 5, earlier=5)
+    with pytest.raises(SessionCapReached):
+        check_session_cap(2, 5, earlier=3)
+
+
+@pytest.mark.parametrize(
+    ("on", "months", "start"),
+    [
+        (dt.date(2026, 9, 1), 12, dt.date(2025, 9, 1)),
+        (dt.date(2026, 3, 31), 1, dt.date(2026, 2, 28)),  # no 31 February: the month's last day
+        (dt.date(2024, 2, 29), 12, dt.date(2023, 2, 28)),
+        (dt.date(2026, 1, 15), 1, dt.date(2025, 12, 15)),
+        (dt.date(2026, 12, 31), 24, dt.date(2024, 12, 31)),
+    ],
+)
+def test_session_cap_window_reaches_back_whole_months(on, months, start):
+    assert cap_window_start(on, months) == start
+
+
+def test_every_early_termination_reason_and_coded_entry_has_a_swedish_text():
+    assert set(EARLY_TERMINATION_LABELS) == set(EarlyTerminationReason)
+    assert [r.value for r in EarlyTerminationReason] == [
+        "moved",
+        "declined_to_continue",
+        "referred_to_needs_assessed",
+        "no_show",
+        "other",
+    ]
+    assert set(CODED_ENTRY_TEXTS) == set(CodedEntry)
+    assert {c.value for c in CodedEntry} == {"concern_reported", "referred_to_needs_assessed"}
 
 
 # --- de-identified participant data ------------------------------------------------------------

@@ -26,6 +26,7 @@ from app.catalog.rules import (
     EXCLUDED_KINDS,
     Violation,
     check_decision,
+    decision_warnings,
     is_excluded_kind,
     may_include_ages_15_17,
 )
@@ -182,6 +183,28 @@ def test_sol_14_5_identity_exemption_requires_special_reasons(reasons: str | Non
         "identity_exemption_requires_special_reasons",
         "special_reasons",
     )
+
+
+def test_sol_14_5_identity_exemption_without_risk_analysis_is_a_warning_not_a_violation() -> None:
+    exempt = make_intervention(
+        id="anonymt", documentation_rule=DocumentationRule.identity_exempt, special_reasons="Låg tröskel."
+    )
+    plain = make_intervention(id="vanligt")
+    decision = make_decision(exempt, plain)
+    assert check_decision(decision) == []
+    [warning] = decision_warnings(decision)
+    assert (warning.intervention_id, warning.rule, warning.code, warning.field) == (
+        "anonymt",
+        "SoL 14:5",
+        "identity_exemption_without_risk_analysis",
+        "risk_analysis_reference",
+    )
+    assert decision_warnings(make_decision(exempt, plain, risk_analysis_reference="Dnr 2026/1")) == []
+    assert decision_warnings(make_decision(exempt, risk_analysis_reference="  ")) != []
+    counselling = make_intervention(
+        category=Category.counselling, documentation_rule=DocumentationRule.counselling_exempt
+    )
+    assert decision_warnings(make_decision(counselling)) == []  # 14:4 needs no committee decision
 
 
 def test_sol_14_5_identity_exemption_with_special_reasons_passes() -> None:
