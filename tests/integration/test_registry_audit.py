@@ -399,7 +399,7 @@ async def test_other_units_contact_details_hidden_until_it_has_a_case(client, au
     person_id = a["person_id"]
     assert (await get_person(client, auth, person_id, unit="unit-b")).status_code == 404
     b = await open_case(
-        client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT, phone="070-174 06 11")
+        client, auth, "skyddat-boende-vuxna", unit="unit-b", subject=identity(ADULT, phone="070-174 06 11")
     )
     assert b["person_id"] == person_id
     seen_by_b = (await get_person(client, auth, person_id, unit="unit-b")).json()
@@ -429,7 +429,7 @@ async def test_protected_persons_phone_and_email_shown_only_to_the_recording_uni
         "skyddat-boende-vuxna",
         subject=identity(ADULT, phone="070-174 06 10", email="a@example.com", protected_identity=True),
     )
-    b = await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT))
+    b = await open_case(client, auth, "skyddat-boende-vuxna", unit="unit-b", subject=identity(ADULT))
     seen_by_b = await get_person(client, auth, b["person_id"], unit="unit-b")
     assert seen_by_b.json()["protected_identity"] is True
     assert seen_by_b.json()["other_units_contacts"] == []
@@ -443,7 +443,7 @@ async def test_a_unit_raising_protection_deletes_every_units_address(client, aut
     b = await open_case(
         client,
         auth,
-        "hemtjanst-service",
+        "skyddat-boende-vuxna",
         unit="unit-b",
         subject=identity(ADULT, address="Provgatan 4", protected_identity=True),
     )
@@ -454,7 +454,7 @@ async def test_a_unit_raising_protection_deletes_every_units_address(client, aut
     assert seen_by_a["protected_identity"] is True and seen_by_a["address"] is None
     # A later opening without the flag neither clears it nor stores an address.
     c = await open_case(
-        client, auth, "hemtjanst-service", unit="unit-c", subject=identity(ADULT, address="Provgatan 5")
+        client, auth, "skyddat-boende-vuxna", unit="unit-c", subject=identity(ADULT, address="Provgatan 5")
     )
     assert c["redactions"] == [{"path": "subject.address", "kind": "address", "rule": "protected_identity"}]
     async with db.sessions() as session:
@@ -468,7 +468,7 @@ async def test_a_unit_raising_protection_deletes_every_units_address(client, aut
 
 async def test_protected_identity_cleared_only_with_persons_protect(client, auth, db):
     a = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, protected_identity=True))
-    await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT))
+    await open_case(client, auth, "skyddat-boende-vuxna", unit="unit-b", subject=identity(ADULT))
     url = f"/v1/persons/{a['person_id']}"
     refused = await client.patch(url, json={"protected_identity": False}, headers=auth(WRITE, unit="unit-b"))
     assert refused.status_code == 403
@@ -488,7 +488,9 @@ async def test_protected_identity_cleared_only_with_persons_protect(client, auth
 
 async def test_an_opening_with_another_name_does_not_rename_the_person(client, auth, db):
     a = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, "Sigrid Provsson"))
-    b = await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT, "Sigge Annorlunda"))
+    b = await open_case(
+        client, auth, "skyddat-boende-vuxna", unit="unit-b", subject=identity(ADULT, "Sigge Annorlunda")
+    )
     assert b["person_id"] == a["person_id"]
     person = (await get_person(client, auth, a["person_id"])).json()
     assert person["name"] == "Sigrid Provsson"
@@ -507,7 +509,7 @@ async def test_an_opening_with_another_name_does_not_rename_the_person(client, a
 
 async def test_a_change_of_name_is_a_new_version_with_who_and_when(client, auth, db):
     a = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT, "Sigrid Provsson"))
-    await open_case(client, auth, "hemtjanst-service", unit="unit-b", subject=identity(ADULT, "Sigrid Provsson"))
+    await open_case(client, auth, "skyddat-boende-vuxna", unit="unit-b", subject=identity(ADULT, "Sigrid Provsson"))
     changed = await client.patch(
         f"/v1/persons/{a['person_id']}",
         json={"name": "Sigrid Nyman"},
