@@ -12,8 +12,8 @@
 Every change to an existing table is an ALTER TABLE that SQLite runs natively: no table is
 rebuilt, so no foreign key cascade and no trigger (the audit trail's) is disturbed.
 
-Revision ID: 0006
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-01
 """
 
@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = "0006"
-down_revision: str | None = "0007"
+revision: str = "0009"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
