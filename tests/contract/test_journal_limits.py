@@ -83,19 +83,21 @@ REACHES_JOURNAL: dict[tuple[type[BaseModel], str], tuple[str, str]] = {
         for name in (*PLAN_OPTIONAL_TEXTS, "reason_for_closing", "description", "responsible_contact")
     },
     (case_schemas.PlanPersonalIn, "next_of_kin"): ("InterventionPlanFields", "personal.next_of_kin"),
-    (case_schemas.CloseIn, "early_termination_reason"): ("Closing", "early_termination_reason"),
     (InterventionDoc, "id"): ("CaseRegistration", "intervention.id"),
     (InterventionDoc, "name"): ("CaseRegistration", "intervention.name"),
 }
 # Text composed into a journal entry, bounded by construction (test below); field -> its bound.
 COMPOSED: dict[tuple[type[BaseModel], str], int] = {
     (case_schemas.ParticipantViewIn, "comment"): limits.PARTICIPANT_VIEW_MAX,
+    # The closing's `early_termination_reason` is the code's label and this note.
+    (case_schemas.CloseIn, "early_termination_note"): limits.EARLY_TERMINATION_NOTE_MAX,
 }
 # Text that never reaches the journal system, and why.
 NOT_SENT: dict[tuple[type[BaseModel], str], str] = {
     (case_schemas.IdentityIn, "personnummer"): "sent as 12 validated digits, never as given",
     (case_schemas.CaseOpenIn, "intervention_id"): "looked up in the catalog; the catalog's id is sent",
     (case_schemas.OccurrenceQueryIn, "personnummer"): "a registry question, never sent",
+    (case_schemas.ConditionFactsIn, "residence_committee"): "a fact for the summary check, never stored",
     (InterventionDoc, "description"): "catalog only",
     (InterventionDoc, "target_group"): "catalog only",
     (InterventionDoc, "special_reasons"): "catalog only",
