@@ -465,11 +465,11 @@ async def test_sol_16_1_disposal_due_five_years_after_last_entry(client, auth, d
         "closed_on": "2026-06-01",
         "reason": "ended_early",
         "disposal_due_on": "2031-06-01",
-        "early_termination_reason": "Flyttat",  # the journal system takes the code's Swedish label
+        # the journal system takes the code's Swedish label, then the note
+        "early_termination_reason": "Flyttat. Flyttade till Borås.",
     }
     assert event.payload["entry"]["kind"] == "closing"
-    assert "Orsak till avbrott: Flyttat." in event.payload["entry"]["text"]
-    assert "Flyttade till Borås." in event.payload["entry"]["text"]
+    assert "Orsak till avbrott: Flyttat. Flyttade till Borås." in event.payload["entry"]["text"]
 
 
 @pytest.mark.parametrize(
