@@ -193,7 +193,7 @@ def early_termination_text(code: str | None, note: str | None) -> str | None:
     if not code:
         return None
     label = EARLY_TERMINATION_LABELS[EarlyTerminationReason(code)]
-    return fit(f"{label}. {note}" if note else f"{label}.", EARLY_TERMINATION_REASON_MAX)
+    return fit(f"{label}. {note}" if note else label, EARLY_TERMINATION_REASON_MAX)
 
 
 def person_updated(session: AsyncSession, person: PersonRow, contact: Contact) -> None:

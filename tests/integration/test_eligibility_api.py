@@ -215,7 +215,7 @@ async def test_search_takes_no_per_intervention_declaration(client, auth, flag):
     body = {"on": ON, "facts": {"age": 30, flag: 1 if flag == "sessions_used" else True}}
     response = await client.post(SEARCH, json=body, headers=auth("eligibility:check"))
     assert response.status_code == 422
-    assert [e["field"] for e in response.json()["errors"]] == [f"body.facts.{flag}"]
+    assert [e["field"] for e in response.json()["errors"]] == ["body.facts.<unknown field>"]
 
 
 async def test_search_before_any_decision_is_empty(client, auth):

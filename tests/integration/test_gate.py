@@ -375,7 +375,7 @@ async def test_journal_closing_entry_names_the_early_termination_reason_in_swedi
     assert event.payload["closing"]["early_termination_reason"] == label
     assert event.payload["entry"]["text"].splitlines()[:2] == [
         "Insatsen avbröts i förtid.",
-        f"Orsak till avbrott: {label}.",
+        f"Orsak till avbrott: {label}",
     ]
 
 

@@ -17,7 +17,11 @@ WRITE = "cases:write cases:read"
 async def exempted_case(client, auth) -> str:
     response = await client.post(
         "/v1/cases",
-        json={"intervention_id": "krisstod", "opened_on": "2026-09-01"},
+        json={
+            "intervention_id": "krisstod",
+            "opened_on": "2026-09-01",
+            "participant": {"gender": "unknown", "age": "unknown"},
+        },
         headers=auth(WRITE),
     )
     assert response.status_code == 201, response.text

@@ -110,11 +110,13 @@ async def test_a_case_written_at_every_api_limit_reaches_the_journal_system_whol
     assert session.status_code == 201, session.text
     note = {"kind": "execution", "occurred_on": "2026-09-03", "text": "t" * limits.ENTRY_TEXT_MAX}
     assert (await client.post(f"{case_url}/notes", json=note, headers=auth(CASE_WRITE))).status_code == 201
-    early, view = "å" * limits.EARLY_TERMINATION_REASON_MAX, "ä" * limits.PARTICIPANT_VIEW_MAX
+    note_text, view = "å" * limits.EARLY_TERMINATION_NOTE_MAX, "ä" * limits.PARTICIPANT_VIEW_MAX
+    early = "Annan orsak. " + note_text  # the code's label, then the note
     closing = {
         "closed_on": "2026-09-04",
         "reason": "ended_early",
-        "early_termination_reason": early,
+        "early_termination_reason": "other",
+        "early_termination_note": note_text,
         "end_assessment": {"wellbeing": 3},
         "participant_view": {"satisfaction": 4, "comment": view},
     }
@@ -148,7 +150,8 @@ async def test_the_api_refuses_what_the_journal_system_would_refuse_and_writes_n
             {
                 "closed_on": "2026-09-04",
                 "reason": "ended_early",
-                "early_termination_reason": "e" * (limits.EARLY_TERMINATION_REASON_MAX + 1),
+                "early_termination_reason": "other",
+                "early_termination_note": "e" * (limits.EARLY_TERMINATION_NOTE_MAX + 1),
             },
         ),
         (
