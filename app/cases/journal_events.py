@@ -25,7 +25,6 @@ from app.journal.limits import (
     ENTRY_TEXT_MAX,
     PARTICIPANT_VIEW_MAX,
     fit,
-    fit_optional,
 )
 from app.journal.port import (
     CaseClosing,
