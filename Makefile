@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench openapi migrate clean
+.PHONY: install eark run test lint bench openapi migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,19 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# The E-ARK validator, used by the archive package test: it pins its own lxml, so it gets a
+# virtual environment of its own, pinned by constraints-eark.txt.
+EARK_VENV ?= .venv-eark
+EARK_STAMP := $(EARK_VENV)/.installed
+
+$(EARK_STAMP): constraints-eark.txt
+	$(PYTHON) -m venv $(EARK_VENV)
+	$(EARK_VENV)/bin/python -m pip install --quiet -c constraints-eark.txt --upgrade pip
+	$(EARK_VENV)/bin/python -m pip install --quiet -c constraints-eark.txt eark-validator
+	touch $(EARK_STAMP)
+
+eark: $(EARK_STAMP)
+
 migrate: install
 	$(BIN)/iub migrate
 
@@ -25,7 +38,7 @@ run: install
 	$(BIN)/iub catalog load --demo --if-empty
 	$(BIN)/iub serve --host 127.0.0.1 --port 8000
 
-test: install
+test: install eark
 	$(BIN)/python -m pytest
 
 lint: install
@@ -40,4 +53,4 @@ openapi: install
 	$(BIN)/python -m app.openapi_export > openapi.yaml
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(EARK_VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
