@@ -12,8 +12,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 KB = 1024
+
+pytestmark = pytest.mark.slow  # a few fresh interpreters writing thousands of files
 
 
 def _probe(count: int, form: str) -> dict[str, Any]:
