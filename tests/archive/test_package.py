@@ -369,3 +369,17 @@ def test_any_safe_records_round_trip_and_verify(tmp_path: Path, contents: dict[s
     for path, content in contents.items():
         assert members[f"{PACKAGE}/representations/rep1/data/{path}"] == content
     shutil.rmtree(target)
+
+
+def test_a_second_writer_of_the_same_package_is_refused_while_the_first_writes(tmp_path: Path) -> None:
+    def source():  # type: ignore[no-untyped-def]
+        yield record(0)
+        # Meanwhile another worker, given the same batch, tries to write the same package.
+        with pytest.raises(FileExistsError, match="being written by another process"):
+            write_package(tmp_path, meta(), records(1))
+        yield record(1)
+
+    result = write_package(tmp_path, meta(), source())
+    verify_package(result)
+    assert result.file_count == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{PACKAGE}.zip"]

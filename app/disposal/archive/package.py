@@ -19,6 +19,7 @@ central directory (written last) the standard library keeps in memory: about 0.5
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import io
 import os
@@ -278,6 +279,21 @@ class _DirSink:
         shutil.rmtree(self.partial, ignore_errors=True)
 
 
+@contextmanager
+def _exclusive(lock_path: Path, name: str) -> Iterator[None]:
+    """One writer per package name, across processes: a second writer (another worker given the
+    same batch) fails at once instead of taking the first one's half-written file for a crash's."""
+    with open(lock_path, "a+b") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FileExistsError(f"archive package {name} is being written by another process") from None
+        try:
+            yield
+        finally:
+            lock_path.unlink(missing_ok=True)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -320,27 +336,29 @@ def write_package(
     Records are consumed once, in the order given (give them in a stable order, e.g. by file id,
     and the same records make a byte-identical package). Nothing appears under the final name
     until the package is complete and flushed to disk; an existing package is never overwritten
-    (FileExistsError), and a half-written one left by a crash is replaced. Invalid metadata or
+    (FileExistsError), nor one another process is writing (FileExistsError), and a half-written
+    one left by a crash is replaced. Invalid metadata or
     record paths raise ValueError and leave nothing behind.
     """
     _check_meta(meta)
     target_dir.mkdir(parents=True, exist_ok=True)
     name = f"{meta.package_id}.zip" if as_zip else meta.package_id
     final = target_dir / name
-    if final.exists():
-        raise FileExistsError(f"archive package {name} already exists")
-    stale = final.with_name(final.name + ".partial")
-    if stale.is_dir():
-        shutil.rmtree(stale)
-    else:
-        stale.unlink(missing_ok=True)
-    sink: _ZipSink | _DirSink = _ZipSink(final, meta.package_id, meta.created_at) if as_zip else _DirSink(final)
-    try:
-        count, root_sha256 = _write(sink, meta, records, spool_dir=target_dir)
-        path = sink.finish()
-    except BaseException:
-        sink.abort()
-        raise
+    with _exclusive(target_dir / f".{name}.lock", name):
+        if final.exists():
+            raise FileExistsError(f"archive package {name} already exists")
+        stale = final.with_name(final.name + ".partial")
+        if stale.is_dir():
+            shutil.rmtree(stale)
+        else:
+            stale.unlink(missing_ok=True)
+        sink: _ZipSink | _DirSink = _ZipSink(final, meta.package_id, meta.created_at) if as_zip else _DirSink(final)
+        try:
+            count, root_sha256 = _write(sink, meta, records, spool_dir=target_dir)
+            path = sink.finish()
+        except BaseException:
+            sink.abort()
+            raise
     if isinstance(sink, _ZipSink):
         sha256, size = sink.receipt()
     else:
@@ -611,6 +629,8 @@ def _verify(result: PackageResult, reader: _Reader, problems: list[str] | None =
     if not reader.root:
         check.problem(f"{result.name}: a package has exactly one root folder")
         raise PackageInvalid(check.problems)
+    if isinstance(reader, _ZipReader) and result.name != f"{reader.root}.zip":
+        check.problem(f"{result.name}: the ZIP's root folder is {reader.root!r}")
     root = _check_mets(check, ROOT_METS)
     if root.objid != reader.root:
         check.problem(f"{ROOT_METS}: OBJID {root.objid!r} is not the root folder's name {reader.root!r}")
