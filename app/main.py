@@ -25,6 +25,7 @@ from app.eligibility.router import router as eligibility_router
 from app.journal.router import metrics_router as outbox_metrics_router
 from app.journal.router import router as outbox_router
 from app.journal.runtime import start_outbox, stop_outbox
+from app.stats.router import groups_router, stats_router
 
 DESCRIPTION = """
 **iub** — insatser utan individuell behovsprövning (IUB), socialtjänstlagen (2025:400) 11 kap. 5 §.
@@ -68,6 +69,15 @@ TAGS = [
         "name": "outbox",
         "description": "Delivery of identified cases to the journal system: the outbox of events, "
         "dead letters and retries. Prometheus metrics at `GET /metrics` (unauthenticated, counts only).",
+    },
+    {
+        "name": "groups",
+        "description": "Stöd i grupp: group meetings recorded as counts by gender and age band, no person.",
+    },
+    {
+        "name": "stats",
+        "description": "Uppföljning på verksamhetsnivå: predefined tables over ended quarters and years, with "
+        "disclosure control (röjandekontroll), and the committee's yearly report.",
     },
     {"name": "health", "description": "Liveness and readiness."},
     {"name": "problems", "description": "The problem types errors refer to."},
@@ -123,6 +133,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(registry_router)
     app.include_router(audit_router)
     app.include_router(units_router)
+    app.include_router(groups_router)
+    app.include_router(stats_router)
     app.include_router(outbox_router)
     app.include_router(outbox_metrics_router)
 

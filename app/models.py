@@ -5,5 +5,6 @@ from app.catalog import models as catalog_models
 from app.core.db import Base
 from app.journal import models as journal_models
 from app.kit import idempotency_models
+from app.stats import models as stats_models
 
-__all__ = ["Base", "case_models", "catalog_models", "idempotency_models", "journal_models"]
+__all__ = ["Base", "case_models", "catalog_models", "idempotency_models", "journal_models", "stats_models"]

@@ -9,6 +9,7 @@ personnummer is stored anywhere.
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from typing import Any
 
 from sqlalchemy import (
@@ -174,6 +175,8 @@ class CaseRow(Base):
     early_termination_reason: Mapped[str | None] = mapped_column(String(40), nullable=True)  # a code
     early_termination_note: Mapped[str | None] = mapped_column(Text, nullable=True)  # scrubbed free text
     session_count: Mapped[int] = mapped_column(Integer, default=0)
+    # A random number 0-255 for the cell key method of the statistics (never derived from anything).
+    record_key: Mapped[int] = mapped_column(Integer, default=lambda: secrets.randbelow(256), server_default="0")
     last_entry_on: Mapped[dt.date] = mapped_column(Date)
     disposal_due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 

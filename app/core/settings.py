@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -64,6 +65,12 @@ class Settings(BaseSettings):
     # opened within this many months: a new case does not start the cap again.
     session_cap_window_months: int = Field(12, ge=1, le=120)
     outbox_in_process: bool | None = None  # default: on in dev
+
+    # Unit-level statistics: disclosure control (README, "Statistics"), and how old the published
+    # snapshot of a committee may be before a read recomputes it (`iub stats refresh` keeps it fresh).
+    stats_disclosure_method: Literal["cell_key", "suppression"] = "cell_key"
+    stats_threshold: int = Field(default=5, ge=2, le=100)
+    stats_refresh_seconds: float = Field(default=600.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
