@@ -12,6 +12,7 @@ from __future__ import annotations
 import html
 import io
 import math
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -32,7 +33,8 @@ def _svg(figure: Any, name: str) -> str:
     with matplotlib.rc_context({"svg.hashsalt": name, "svg.fonttype": "path"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
     text = buffer.getvalue()
-    return text[text.index("<svg") :]
+    svg = text[text.index("<svg") :]
+    return re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.DOTALL)
 
 
 def _figure(width: float = 7.5, height: float = 3.2) -> Any:
