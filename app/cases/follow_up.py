@@ -132,35 +132,36 @@ async def follow_up_counts(session: AsyncSession, committee: str, *, through: dt
     wellbeing, the participant's view and sessions used.
     """
     counts: list[FollowUpCount] = []
-    opened_q = _quarter(CaseRow.opened_on)
+    # Computed columns are grouped by their labels: PostgreSQL would not match two renderings
+    # of one expression whose constants are separate bind parameters.
+    opened_q = _quarter(CaseRow.opened_on).label("quarter")
+    gender, band = _gender().label("gender"), _age_band().label("age_band")
     started = (
         select(
             CaseRow.unit,
             CaseRow.intervention_id,
             opened_q,
-            _gender(),
-            _age_band(),
+            gender,
+            band,
             CaseRow.informed_of_right_to_apply,
             func.count(),
             func.coalesce(func.sum(CaseRow.record_key), 0),
         )
         .where(CaseRow.committee == committee, CaseRow.opened_on <= through)
-        .group_by(
-            CaseRow.unit, CaseRow.intervention_id, opened_q, _gender(), _age_band(), CaseRow.informed_of_right_to_apply
-        )
+        .group_by(CaseRow.unit, CaseRow.intervention_id, opened_q, gender, band, CaseRow.informed_of_right_to_apply)
     )
-    for unit, intervention, quarter, gender, band, informed, n, keys in (await session.execute(started)).all():
+    for unit, intervention, quarter, g, b, informed, n, keys in (await session.execute(started)).all():
         started_in: tuple[tuple[str, str], ...] = (
-            ("gender", gender),
-            ("age_band", band),
+            ("gender", g),
+            ("age_band", b),
             ("informed", "yes" if informed else "no"),
         )
         counts.append(FollowUpCount("started", unit, intervention, int(quarter), started_in, int(n), int(keys)))
 
-    closed_q = _quarter(CaseRow.closed_on)
+    closed_q = _quarter(CaseRow.closed_on).label("quarter")
     is_closed = and_(CaseRow.committee == committee, CaseRow.closed_on.is_not(None), CaseRow.closed_on <= through)
     for dimensions in _CLOSED_DIMENSIONS:
-        expressions = [make() for _, make in dimensions]
+        expressions = [make().label(name) for name, make in dimensions]
         query = (
             select(
                 CaseRow.unit,
@@ -171,7 +172,7 @@ async def follow_up_counts(session: AsyncSession, committee: str, *, through: dt
                 func.coalesce(func.sum(CaseRow.record_key), 0),
             )
             .where(is_closed)
-            .group_by(CaseRow.unit, CaseRow.intervention_id, closed_q, *[make() for _, make in dimensions])
+            .group_by(CaseRow.unit, CaseRow.intervention_id, closed_q, *expressions)
         )
         for row in (await session.execute(query)).all():
             unit, intervention, quarter = row[0], row[1], int(row[2])
