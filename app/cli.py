@@ -23,6 +23,8 @@ cli = typer.Typer(
 )
 catalog_cli = typer.Typer(help="The catalog of committee decisions.", no_args_is_help=True)
 cli.add_typer(catalog_cli, name="catalog")
+stats_cli = typer.Typer(help="Unit-level follow-up statistics.", no_args_is_help=True)
+cli.add_typer(stats_cli, name="stats")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -309,6 +311,41 @@ async def _purge(settings: Settings) -> tuple[int, int]:
             keys = await purge_expired(session, now)
             events = await purge_delivered(session, now - dt.timedelta(days=settings.outbox_retention_days))
         return keys, events
+    finally:
+        await db.dispose()
+
+
+@stats_cli.command("refresh")
+def stats_refresh(
+    committee: Annotated[
+        list[str] | None, typer.Option("--committee", help="A committee id (repeatable); default: every one.")
+    ] = None,
+) -> None:
+    """Recompute the published statistics now. Schedule it (e.g. every few minutes) so that reads never wait."""
+    for name, seconds in asyncio.run(_stats_refresh(_settings(), committee or [])):
+        typer.echo(f"{name}: statistics refreshed in {seconds:.1f} s")
+
+
+async def _stats_refresh(settings: Settings, committees: list[str]) -> list[tuple[str, float]]:
+    import time
+
+    from app.catalog.repository import CatalogRepository
+    from app.core.db import Database
+    from app.stats.service import refresh
+
+    db = Database.connect(settings.database_url)
+    forced = settings.model_copy(update={"stats_refresh_seconds": 0})
+    done = []
+    try:
+        if not committees:
+            async with db.sessions() as session:
+                known, _ = await CatalogRepository(session).load_all()
+            committees = sorted(c.id for c in known)
+        for committee in committees:
+            started = time.perf_counter()
+            await refresh(db, committee, forced)
+            done.append((committee, time.perf_counter() - started))
+        return done
     finally:
         await db.dispose()
 

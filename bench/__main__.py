@@ -17,10 +17,10 @@ from pathlib import Path
 
 import uvloop
 
-from bench import archive, eligibility, journal, scrubbing
+from bench import archive, eligibility, journal, scrubbing, stats
 from bench.harness import RunConfig, Section, SectionReport
 
-SECTIONS: list[Section] = [eligibility.SECTION, journal.SECTION, scrubbing.SECTION, archive.SECTION]
+SECTIONS: list[Section] = [eligibility.SECTION, journal.SECTION, scrubbing.SECTION, archive.SECTION, stats.SECTION]
 
 DEFAULT_OUTPUT = Path("bench-report.md")
 

@@ -70,7 +70,7 @@ def _bars(name: str, title: str, categories: Sequence[str], series: Sequence[tup
 
 
 def _lines(name: str, title: str, periods: Sequence[Period], series: Sequence[tuple[str, Sequence[int | None]]]) -> str:
-    figure = _figure(height=3.6)
+    figure = _figure(height=4.2)
     axes = figure.subplots()
     xs = [_label(p) for p in periods]
     for i, (label, values) in enumerate(series):
@@ -80,7 +80,7 @@ def _lines(name: str, title: str, periods: Sequence[Period], series: Sequence[tu
     axes.set_ylim(bottom=0)
     axes.spines[["top", "right"]].set_visible(False)
     if series:
-        axes.legend(fontsize=7, frameon=False, loc="center left", bbox_to_anchor=(1, 0.5))
+        axes.legend(fontsize=7, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncols=2)
     return _svg(figure, name)
 
 

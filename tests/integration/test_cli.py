@@ -55,3 +55,10 @@ def test_purge_runs_as_a_daily_job(database_url: str) -> None:
     result = iub("purge", IUB_DATABASE_URL=database_url)
     assert result.returncode == 0, result.stderr
     assert "purged 0 expired idempotency key(s) and 0 delivered or skipped outbox event(s)" in result.stdout
+
+
+@pytest.mark.usefixtures("demo_catalog")
+def test_stats_refresh_recomputes_every_committee(database_url: str) -> None:
+    result = iub("stats", "refresh", IUB_DATABASE_URL=database_url)
+    assert result.returncode == 0, result.stderr
+    assert "sn-sydvast: statistics refreshed" in result.stdout and "sn-centrum" in result.stdout
