@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.cases.follow_up import AGE_BANDS
 from app.cases.redaction import Redaction
+from app.cases.schemas import RedactionDoc
 from app.stats.models import GroupMeetingRow
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -67,16 +68,6 @@ class MeetingIn(_In):
         if sum(counts) > self.participants.total:
             raise ValueError("the age bands count more people than took part")
         return self
-
-
-class RedactionDoc(BaseModel):
-    path: str
-    kind: str
-    rule: str
-
-    @classmethod
-    def of(cls, r: Redaction) -> RedactionDoc:
-        return cls(path=r.path, kind=r.kind, rule=r.rule)
 
 
 class MeetingDoc(BaseModel):
