@@ -60,7 +60,7 @@ def meeting(**overrides: Any) -> dict[str, Any]:
 # --- group meetings --------------------------------------------------------------------------------
 
 
-async def test_a_group_meeting_is_counts_and_its_note_is_scrubbed(client, auth):
+async def test_sol_14_4_a_group_meeting_is_counts_and_its_note_is_scrubbed(client, auth):
     body = meeting(
         age_bands={"13-17": 7, "30-49": 2},
         note="Bra träff. Sigrid (19900301-2391) ringde från 070-174 06 42 efteråt.",
