@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     IUB_ENV=prod \
-    IUB_LOG_FORMAT=json
+    IUB_LOG_FORMAT=json \
+    MPLCONFIGDIR=/app/var/matplotlib
 
 WORKDIR /app
 RUN groupadd --system iub && useradd --system --gid iub --home-dir /app --shell /usr/sbin/nologin iub

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-PATTERN: Final = r"^[0-9]{4}(Q[1-4])?$"
+PATTERN: Final = r"^(19|20)[0-9]{2}(Q[1-4])?$"
 _PARSE: Final = re.compile(PATTERN)
 
 

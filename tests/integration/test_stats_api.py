@@ -127,7 +127,7 @@ async def test_only_ended_quarters_and_years_are_answered(client, auth):
             "/v1/stats/tables/participants", params={"period": period}, headers=auth("stats:read")
         )
         assert response.status_code == 422 and response.json()["type"] == "/problems/period-not-ended", period
-    for period in ("2026-01", "2026Q5", "Q1"):
+    for period in ("2026-01", "2026Q5", "Q1", "0000", "0000Q1"):
         response = await client.get(
             "/v1/stats/tables/participants", params={"period": period}, headers=auth("stats:read")
         )

@@ -156,7 +156,7 @@ def test_periods_are_calendar_quarters_and_years_once_ended():
     assert not Period.parse("2026Q4").ended_by(dt.date(2026, 12, 1))
     assert Period.parse("2026Q3").ended_by(dt.date(2026, 10, 1))
     assert Period.of_index(last_ended_quarter(dt.date(2026, 1, 15))) == Period(2025, 4)
-    for bad in ("2026Q5", "26Q1", "2026-01", "2026q1", ""):
+    for bad in ("2026Q5", "26Q1", "2026-01", "2026q1", "", "0000"):
         try:
             Period.parse(bad)
         except ValueError:
