@@ -357,7 +357,8 @@ async def get_person(client, auth, person_id: str, **caller: Any):
 
 async def events_of(db, kind: str) -> list[OutboxEvent]:
     async with db.sessions() as session:
-        return list((await session.scalars(select(OutboxEvent).where(OutboxEvent.kind == kind))).all())
+        query = select(OutboxEvent).where(OutboxEvent.kind == kind).order_by(OutboxEvent.seq)
+        return list((await session.scalars(query)).all())
 
 
 async def test_unit_without_a_case_cannot_read_the_person(client, auth):
