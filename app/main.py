@@ -18,7 +18,8 @@ from app.core import health, problems
 from app.core.auth import SCOPES, TokenVerifier
 from app.core.db import Database
 from app.core.docs import install_docs
-from app.core.errors import install_problem_handlers
+from app.core.errors import document_common_problems, install_problem_handlers
+from app.core.guard import RequestGuardMiddleware
 from app.core.logging import RequestContextMiddleware, configure_logging
 from app.core.settings import Settings, get_settings
 from app.eligibility.router import router as eligibility_router
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         owns_db = database is None
         db = database or Database.connect(settings.database_url)
         app.state.db = db
+        await app.state.verifier.prefetch()
         store: CatalogStore = app.state.catalog
         await store.reload(db)
         store.start_refresh(db, settings.catalog_refresh_seconds)
@@ -122,21 +124,27 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 
     install_problem_handlers(app)
     install_docs(app)
+    # Added first, so it runs inside the request context (its answers carry the request id).
+    app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
-    app.include_router(health.router)
-    app.include_router(problems.router)
-    app.include_router(eligibility_router)  # first of the API: the hot path, routes match in order
-    app.include_router(catalog_router)
-    app.include_router(cases_router)
-    app.include_router(persons_router)
-    app.include_router(registry_router)
-    app.include_router(audit_router)
-    app.include_router(units_router)
-    app.include_router(groups_router)
-    app.include_router(stats_router)
-    app.include_router(outbox_router)
-    app.include_router(outbox_metrics_router)
+    for router in (
+        health.router,
+        problems.router,
+        eligibility_router,  # first of the API: the hot path, routes match in order
+        catalog_router,
+        cases_router,
+        persons_router,
+        registry_router,
+        audit_router,
+        units_router,
+        groups_router,
+        stats_router,
+        outbox_router,
+        outbox_metrics_router,
+    ):
+        document_common_problems(router)
+        app.include_router(router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:

@@ -6,8 +6,10 @@ import base64
 import binascii
 import datetime as dt
 import json
+import uuid
 
 from app.cases.problems import invalid_fields
+from app.core.inbound import instant_in_range
 
 
 def encode_cursor(at: dt.datetime, row_id: str) -> str:
@@ -16,12 +18,20 @@ def encode_cursor(at: dt.datetime, row_id: str) -> str:
 
 
 def decode_cursor(cursor: str | None) -> tuple[dt.datetime, str] | None:
-    """The (timestamp, id) a cursor stands for; a 422 on `cursor` when it is not one of ours."""
+    """The (timestamp, id) a cursor stands for; a 422 on `cursor` when it is not one of ours.
+
+    A cursor is client input like any other: a forged one (a timestamp in year 1, an id the
+    database cannot compare) is refused here rather than failing in the query.
+    """
     if cursor is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, row_id = json.loads(raw)
-        return dt.datetime.fromisoformat(at), str(row_id)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise invalid_fields(("cursor", "invalid_cursor", "not a cursor this service handed out")) from None
+        at_text, row_id = json.loads(raw)
+        at = dt.datetime.fromisoformat(at_text)
+        uuid.UUID(row_id)  # every row that cursors walk has a UUID id
+        if instant_in_range(at) and len(row_id) == 36:
+            return at, row_id
+    except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        pass
+    raise invalid_fields(("cursor", "invalid_cursor", "not a cursor this service handed out"))

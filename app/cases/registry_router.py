@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query
@@ -24,6 +23,7 @@ from app.cases.schemas import (
 from app.core.auth import Caller, require
 from app.core.db import SessionDep
 from app.core.errors import problem_openapi
+from app.core.inbound import Instant
 
 persons_router = APIRouter(prefix="/v1/persons", tags=["persons"])
 registry_router = APIRouter(prefix="/v1/registry", tags=["registry"])
@@ -123,7 +123,7 @@ async def list_audit(
     caller: Annotated[Caller, Depends(require("audit:read"))],
     case_id: Annotated[str | None, Query(max_length=36)] = None,
     person_id: Annotated[str | None, Query(max_length=36)] = None,
-    since: Annotated[dt.datetime | None, Query(description="Only records at or after this moment.")] = None,
+    since: Annotated[Instant | None, Query(description="Only records at or after this moment.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
 ) -> AuditPageDoc:

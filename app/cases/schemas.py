@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from app.cases.models import (
     CaseCodedEntryRow,
@@ -29,6 +29,7 @@ from app.cases.policy import (
 from app.cases.protection import PersonIdentity
 from app.cases.redaction import Redaction
 from app.catalog.domain import DocumentationRule, Role, SubjectRule
+from app.core.inbound import RequestModel
 from app.journal import limits
 from app.journal.links import SyncState
 from app.journal.port import ClosingReason, EntryKind
@@ -80,8 +81,8 @@ class SessionForm(StrEnum):
     group_meeting = "group_meeting"
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(RequestModel):
+    """Unknown fields and text no column can hold (NUL, unpaired surrogates) are refused."""
 
 
 # --- in ------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from app.catalog.domain import (
     Area,
@@ -21,15 +22,17 @@ from app.catalog.domain import (
 )
 from app.catalog.rules import Violation, decision_warnings
 from app.catalog.snapshot import OfferedIntervention
+from app.core.inbound import RequestModel
 from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+# A session cap is copied onto every case opened for the intervention (an INTEGER column); the
+# eligibility check counts `sessions_used` up to the same bound.
+MAX_SESSIONS = 10_000
 
 
-class ConditionsDoc(BaseModel):
+class ConditionsDoc(RequestModel):
     """Villkor: facts a provider may check in a summary check (summarisk kontroll), never need."""
-
-    model_config = ConfigDict(extra="forbid")
 
     min_age: int | None = Field(None, ge=0, le=130, description="Lowest age of the participant.")
     max_age: int | None = Field(None, ge=0, le=130, description="Highest age of the participant (inclusive).")
@@ -41,12 +44,16 @@ class ConditionsDoc(BaseModel):
         description="Lowest age of the child concerned: the participant as a child, or the child a parent comes about.",
     )
     child_max_age: int | None = Field(None, ge=0, le=17, description="Highest age of the child concerned.")
-    school_years: list[int] = Field(
-        default_factory=list, description="School years (årskurs) allowed, 0 = förskoleklass; empty: any."
+    school_years: list[Annotated[int, Field(ge=0, le=9)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="School years (årskurs) allowed, 0 = förskoleklass; empty: any.",
     )
     no_accompanying_children: bool = Field(False, description="Only without accompanying children (medföljande barn).")
     residence_in_committee: bool = Field(False, description="Only residents of the committee's district.")
-    max_sessions: int | None = Field(None, ge=1, description="Session cap (samtal/träffar) without a needs assessment.")
+    max_sessions: int | None = Field(
+        None, ge=1, le=MAX_SESSIONS, description="Session cap (samtal/träffar) without a needs assessment."
+    )
     ages_15_17_considered: bool = Field(
         False,
         description="SoL 21 kap. 2 §: the committee considered the intervention appropriate for ages 15–17.",
@@ -82,10 +89,8 @@ class ConditionsDoc(BaseModel):
         )
 
 
-class InterventionDoc(BaseModel):
+class InterventionDoc(RequestModel):
     """An intervention (insats) as a decision offers it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(
         pattern=SLUG, max_length=INTERVENTION_ID_MAX, description="Stable slug, unique within a committee's catalog."
@@ -181,10 +186,8 @@ class ViolationDoc(BaseModel):
         return cls(intervention_id=v.intervention_id, rule=v.rule, code=v.code, field=v.field, message=v.message)
 
 
-class DecisionDoc(BaseModel):
+class DecisionDoc(RequestModel):
     """Nämndbeslut. What GET answers can be posted back as a new decision: change `reference` and dates."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: str | None = Field(None, description="Assigned by the service; ignored when posted.")
     committee: str | None = Field(
@@ -195,8 +198,8 @@ class DecisionDoc(BaseModel):
     effective_from: dt.date = Field(description="Gäller från: in force from this date.")
     effective_to: dt.date | None = Field(None, description="Gäller till och med; null: until further notice.")
     interventions: list[InterventionDoc] = Field(default_factory=list, max_length=500)
-    withdrawn: list[str] = Field(
-        default_factory=list, description="Slugs this decision stops offering from `effective_from`."
+    withdrawn: list[Annotated[str, Field(pattern=SLUG, max_length=100)]] = Field(
+        default_factory=list, max_length=500, description="Slugs this decision stops offering from `effective_from`."
     )
     risk_analysis_reference: str | None = Field(
         None,
@@ -240,9 +243,7 @@ class DecisionDoc(BaseModel):
         )
 
 
-class CommitteeDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommitteeDoc(RequestModel):
     id: str = Field(pattern=SLUG, max_length=64, description="e.g. `sn-sydvast`.")
     name: str = Field(min_length=1, max_length=200, description="e.g. Socialnämnden Sydväst.")
 
@@ -251,7 +252,5 @@ class CommitteeDoc(BaseModel):
         return cls(id=c.id, name=c.name)
 
 
-class CommitteeNameDoc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CommitteeNameDoc(RequestModel):
     name: str = Field(min_length=1, max_length=200)

@@ -2,7 +2,10 @@
 
 Dev and test: HS256 tokens signed with `IUB_AUTH_DEV_SECRET` (`iub token` prints one).
 Prod: RS256/ES256 tokens verified against the identity provider's JWKS (PyJWT's client
-caches the keys). Verified tokens are cached until they expire, so a hot endpoint pays
+caches the keys). Its fetch is blocking I/O, so it runs in a worker thread, never on the
+event loop: at start-up (a prefetch) and whenever a token names a key not yet cached or the
+cached set has expired. An identity provider that cannot be reached is a 503, not a 401: the
+token may well be good. Verified tokens are cached until they expire, so a hot endpoint pays
 for signature checking once per token, not once per request.
 """
 
@@ -13,12 +16,25 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 import jwt
+import structlog
 from fastapi import Request
 from fastapi.security import HTTPBearer
 
-from app.core.errors import FORBIDDEN, UNAUTHENTICATED, ProblemError
+from app.core.errors import FORBIDDEN, UNAUTHENTICATED, ProblemError, problem_type
+from app.core.inbound import unstorable_text
 from app.core.settings import Settings
+
+log = structlog.get_logger("iub.auth")
+
+IDENTITY_PROVIDER_UNAVAILABLE = problem_type(
+    "identity-provider-unavailable",
+    503,
+    "The identity provider is not reachable",
+    "The service could not fetch the identity provider's signing keys (JWKS) to verify the token. "
+    "Retry after the `Retry-After` seconds.",
+)
 
 SCOPES: dict[str, str] = {
     "catalog:read": "Read the catalog of IUB interventions",
@@ -40,6 +56,8 @@ SCOPES: dict[str, str] = {
 DEV_ISSUER = "iub-dev"
 DEV_AUDIENCE = "iub"
 _REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
+# Claims the service records (as actor, unit, committee): at most what their columns hold.
+_CLAIM_MAX_LENGTH = {"sub": 200, "unit": 100, "committee": 64}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +93,45 @@ class TokenVerifier:
             self._jwks = jwt.PyJWKClient(settings.auth_jwks_url, cache_keys=True, lifespan=600)
             self._algorithms = ["RS256", "ES256"]
 
-    def verify(self, token: str) -> Caller:
+    async def verify(self, token: str) -> Caller:
         cached = self._cache.get(token)
-        now = time.time()
-        if cached is not None and cached.expires_at + self._leeway > now:
+        if cached is not None and cached.expires_at + self._leeway > time.time():
             self._cache.move_to_end(token)
             return cached
-        caller = self._decode(token)
+        key: Any = self._secret if self._jwks is None else await self._signing_key(token)
+        caller = self._decode(token, key)
         self._cache[token] = caller
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return caller
 
-    def _decode(self, token: str) -> Caller:
+    async def prefetch(self) -> None:
+        """Fetch the JWKS (in a worker thread) so that the first requests find the keys cached."""
+        if self._jwks is None:
+            return
         try:
-            key: Any = self._secret
-            if self._jwks is not None:
-                key = self._jwks.get_signing_key_from_jwt(token).key
+            await anyio.to_thread.run_sync(self._jwks.get_jwk_set)
+        except jwt.PyJWKClientError as exc:  # not fatal: requests fetch again, and answer 503 meanwhile
+            log.warning("jwks_prefetch_failed", error=type(exc).__name__)
+
+    async def _signing_key(self, token: str) -> Any:
+        assert self._jwks is not None
+        try:
+            # Blocking HTTP when the key is not cached: in a worker thread, off the event loop.
+            signing_key = await anyio.to_thread.run_sync(self._jwks.get_signing_key_from_jwt, token)
+        except jwt.PyJWKClientConnectionError as exc:
+            log.warning("jwks_unreachable", error=type(exc).__name__)
+            raise ProblemError(
+                IDENTITY_PROVIDER_UNAVAILABLE,
+                "The identity provider's keys could not be fetched. Retry shortly.",
+                headers={"Retry-After": "5"},
+            ) from exc
+        except (jwt.PyJWTError, ValueError) as exc:
+            raise _unauthenticated("The token is not valid.", "invalid_token") from exc
+        return signing_key.key
+
+    def _decode(self, token: str, key: Any) -> Caller:
+        try:
             claims = jwt.decode(
                 token,
                 key,
@@ -113,8 +153,14 @@ class TokenVerifier:
         scope = claims.get("scope", "")
         if not isinstance(unit, str) or not isinstance(committee, str) or not isinstance(scope, str):
             raise _unauthenticated("The token lacks the `unit`, `committee` or `scope` claim.", "invalid_token")
+        recorded = {"sub": str(claims["sub"]), "unit": unit, "committee": committee}
+        if any(not 1 <= len(v) <= _CLAIM_MAX_LENGTH[k] or unstorable_text(v) for k, v in recorded.items()):
+            raise _unauthenticated(
+                "The token's `sub`, `unit` or `committee` is empty, too long or holds unusable characters.",
+                "invalid_token",
+            )
         return Caller(
-            sub=str(claims["sub"]),
+            sub=recorded["sub"],
             unit=unit,
             committee=committee,
             scopes=frozenset(scope.split()),
@@ -174,7 +220,7 @@ class ScopedBearer(HTTPBearer):
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthenticated("A bearer token is required.")
-        caller = get_verifier(request).verify(token.strip())
+        caller = await get_verifier(request).verify(token.strip())
         request.state.caller = caller
         if self.scope is not None and not caller.has(self.scope):
             raise ProblemError(

@@ -6,13 +6,18 @@ and rolls back on any error, so a request is one transaction and nothing is half
 
 from __future__ import annotations
 
+import errno
+import socket
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy import JSON, MetaData, String, TypeDecorator, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -86,7 +91,77 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
+    # A server that does not answer at all fails a connection attempt in seconds (asyncpg's
+    # default is a minute), so that requests answer 503 instead of hanging.
+    kwargs.setdefault("connect_args", {}).setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
     return create_async_engine(url, **kwargs)
+
+
+CONNECT_TIMEOUT_SECONDS = 5.0
+
+# --- a database that is away -------------------------------------------------------------------
+
+_UNREACHABLE_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ENETDOWN,
+        errno.EHOSTDOWN,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
+# SQLite: the file cannot be opened, or another writer held it longer than the busy timeout.
+_SQLITE_UNAVAILABLE = ("unable to open database file", "database is locked", "disk i/o error")
+
+
+def _unavailable_here(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free in time
+        return True
+    if isinstance(exc, ConnectionError | TimeoutError | socket.gaierror):
+        return True
+    if isinstance(exc, OSError) and exc.errno in _UNREACHABLE_ERRNOS:
+        return True
+    if isinstance(
+        exc,
+        asyncpg.PostgresConnectionError  # class 08, e.g. the connection was closed mid-operation
+        | asyncpg.CannotConnectNowError  # 57P03: starting up or shutting down
+        | asyncpg.AdminShutdownError  # 57P01
+        | asyncpg.CrashShutdownError  # 57P02
+        | asyncpg.TooManyConnectionsError,  # 53300
+    ):
+        return True
+    if isinstance(exc, asyncpg.InterfaceError) and "connection is closed" in str(exc):
+        return True
+    return isinstance(exc, sqlite3.OperationalError) and str(exc).lower().startswith(_SQLITE_UNAVAILABLE)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database cannot be reached now (a 503, worth retrying), not a bug.
+
+    Judged from the exception and its causes, as SQLAlchemy, asyncpg and the socket layer raise
+    them: a connection refused, reset or timed out, one that the driver found closed (SQLAlchemy
+    marks it `connection_invalidated`), a server shutting down or out of connections. This does
+    not rely on the pool's pre-ping, which only covers connections taken from the pool.
+    """
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen or len(seen) > 20:
+            continue
+        seen.add(id(current))
+        if _unavailable_here(current):
+            return True
+        if isinstance(current, BaseExceptionGroup):
+            pending.extend(current.exceptions)
+        pending.extend((current.__cause__, current.__context__, getattr(current, "orig", None)))
+    return False
 
 
 @dataclass

@@ -8,16 +8,24 @@ failing fields and what was expected, never what was sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI, Request
+import asyncpg
+import structlog
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.security.http import HTTPBase
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.kit.personnummer import mask_identity_numbers
+from app.core.db import database_unavailable, get_session
+
+log = structlog.get_logger("iub.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "/problems/"
@@ -90,6 +98,22 @@ INTERNAL = problem_type(
 UNAVAILABLE = problem_type(
     "service-unavailable", 503, "Service unavailable", "A dependency (the database) is not reachable."
 )
+DATABASE_UNAVAILABLE = problem_type(
+    "database-unavailable",
+    503,
+    "The database is not reachable",
+    "The service cannot reach its database just now; nothing was written. Retry after the "
+    "`Retry-After` seconds (with the same `Idempotency-Key`, where the operation takes one).",
+)
+PAYLOAD_TOO_LARGE = problem_type(
+    "payload-too-large",
+    413,
+    "The request body is too large",
+    "The body exceeds the service's limit (`IUB_MAX_BODY_BYTES`, 1 MiB by default); `max_bytes` says how "
+    "large it may be. Nothing was read or written.",
+)
+# Seconds a client is asked to wait before retrying while the database is away.
+DATABASE_RETRY_AFTER_SECONDS = 2
 
 
 class ProblemError(Exception):
@@ -207,6 +231,7 @@ _STATUS_KIND = {
     404: NOT_FOUND,
     405: METHOD_NOT_ALLOWED,
     409: CONFLICT,
+    413: PAYLOAD_TOO_LARGE,
     415: UNSUPPORTED_MEDIA,
     503: UNAVAILABLE,
 }
@@ -239,15 +264,49 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(kind, detail, status=exc.status_code, headers=exc.headers, request=request)
 
 
+def database_unavailable_response(request: Request | None = None) -> JSONResponse:
+    return problem_response(
+        DATABASE_UNAVAILABLE,
+        "The database is not reachable just now. Nothing was written; retry shortly.",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        request=request,
+    )
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 while the database is away, answered here (inside the app) so the connection stays open.
+
+    Any other database or OS error is a bug: re-raised, it is logged and answered 500 as before.
+    """
+    if not database_unavailable(exc):
+        raise exc
+    # The class name only: a driver message can quote a bound value.
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return database_unavailable_response(request)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     # The exception is logged by the logging middleware; its text may hold data, so never answer it.
+    if database_unavailable(exc):  # wrapped in something the specific handlers did not catch
+        return database_unavailable_response(request)
     return problem_response(INTERNAL, "An unexpected error occurred.", request=request)
+
+
+# The exception classes a lost database surfaces as (`database_unavailable` decides).
+_DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
 
 
 def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, _on_problem)
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
+    for error_class in _DATABASE_ERRORS:
+        app.add_exception_handler(error_class, _on_database_error)
     app.add_exception_handler(Exception, _on_unexpected)
 
 
@@ -258,19 +317,67 @@ _STATUS_DESCRIPTIONS = {
     404: "Not found (or not visible to the calling unit)",
     405: "Method not allowed",
     409: "Conflicts with the current state",
+    413: "The request body is too large",
     415: "Unsupported media type",
     422: "Not valid: failing fields, or a rule the request breaks",
-    503: "A dependency is unavailable",
+    503: "The database or the identity provider is not reachable just now (`Retry-After` says when to retry)",
+}
+
+
+_RETRY_AFTER_HEADER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 0},
+    }
 }
 
 
 def problem_openapi(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` entries for the problems an operation can answer (types: `GET /problems`)."""
     schema = {"$ref": "#/components/schemas/Problem"}
-    return {
-        status: {
+    entries: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        entry: dict[str, Any] = {
             "description": _STATUS_DESCRIPTIONS.get(status, "Problem") + " (RFC 9457 problem; types under /problems)",
             "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
         }
-        for status in statuses
-    }
+        if status == 503:
+            entry["headers"] = _RETRY_AFTER_HEADER
+        entries[status] = entry
+    return entries
+
+
+def _depends_on(dependant: Any, matches: Callable[[Any], bool]) -> bool:
+    return any(matches(d.call) or _depends_on(d, matches) for d in getattr(dependant, "dependencies", []))
+
+
+def _has_parameters(dependant: Any) -> bool:
+    if dependant.path_params or dependant.query_params or dependant.header_params or dependant.cookie_params:
+        return True
+    return any(_has_parameters(d) for d in dependant.dependencies)
+
+
+def document_common_problems(router: APIRouter) -> None:
+    """Document on every operation the problems that any operation of its kind can answer.
+
+    Whatever a router lists, an operation with a body can answer 400 (not JSON) and 413 (too
+    large), one with a body or parameters 422 (as a problem, not FastAPI's default schema), and
+    one that uses the database or authenticates 503 while the database or the identity provider
+    is away. Applied to every router as it is
+    included, so that no operation can forget one and the contract (checked by schemathesis)
+    matches what the service answers.
+    """
+    for route in router.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        statuses: list[int] = []
+        if route.body_field is not None:
+            statuses += [400, 413, 422]
+        elif _has_parameters(route.dependant):
+            statuses.append(422)
+        if _depends_on(route.dependant, lambda call: call is get_session or isinstance(call, HTTPBase)):
+            statuses.append(503)
+        documented = {str(status) for status in route.responses}
+        for status, doc in problem_openapi(*statuses).items():
+            if str(status) not in documented:
+                route.responses[status] = doc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from app.core.errors import NOT_FOUND, PROBLEM_TYPES, ProblemError
+from app.core.errors import NOT_FOUND, PROBLEM_TYPES, ProblemError, problem_openapi
 
 router = APIRouter(prefix="/problems", tags=["problems"])
 
@@ -26,7 +26,7 @@ async def list_problem_types() -> list[ProblemTypeDoc]:
     ]
 
 
-@router.get("/{slug}", response_model=ProblemTypeDoc)
+@router.get("/{slug}", response_model=ProblemTypeDoc, responses=problem_openapi(404))
 async def get_problem_type(slug: str) -> ProblemTypeDoc:
     kind = PROBLEM_TYPES.get(slug)
     if kind is None:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     auth_audience: str = "iub"
     auth_leeway_seconds: int = 30
 
+    # Request bodies larger than this are answered 413 before they are read further.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
     # The catalog is held in memory; other processes' writes are picked up this often.
     catalog_refresh_seconds: float = 30.0
 

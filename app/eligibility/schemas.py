@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from app.catalog.domain import Area, Category, DocumentationRule, Intervention, Role
 from app.catalog.snapshot import OfferedIntervention
+from app.core.inbound import RequestModel
 from app.eligibility.notices import Notice, RequiredAction
 from app.eligibility.rules import ConditionResult, Status, Verdict
 
@@ -34,14 +35,14 @@ IdentityNumberText = Annotated[
 ]
 
 
-class SearchFactsDoc(BaseModel):
+class SearchFactsDoc(RequestModel):
     """Facts about the person (uppgifter). Leave out what is not known: it makes a condition `unknown`.
 
     The age comes from `age`, `birth_date`, `personnummer` or `samordningsnummer`; given together they
     must agree. Self-declared facts are taken as declared: no evidence, never an assessment of need.
     """
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     age: int | None = Field(None, ge=0, le=130, description="Age in completed years on `on`.")
     birth_date: dt.date | None = Field(None, description="Birth date, used only to compute the age.")
@@ -88,10 +89,10 @@ class FactsDoc(SearchFactsDoc):
     )
 
 
-class CheckRequest(BaseModel):
+class CheckRequest(RequestModel):
     """A summary check (summarisk kontroll) of one intervention."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     intervention_id: str = Field(pattern=SLUG, max_length=100, description="The intervention's slug in the catalog.")
     committee: str | None = Field(
@@ -101,10 +102,10 @@ class CheckRequest(BaseModel):
     facts: FactsDoc = Field(default_factory=FactsDoc)
 
 
-class SearchRequest(BaseModel):
+class SearchRequest(RequestModel):
     """Which interventions the committee offers without needs assessment that the facts qualify for."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     committee: str | None = Field(
         None, pattern=SLUG, max_length=64, description="Socialnämnd id; default: the token's committee."

@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import re
 import uuid
 from typing import Annotated, Literal, cast
 
@@ -35,6 +36,7 @@ from app.cases.journal_events import current_payload
 from app.core.auth import Caller, require
 from app.core.db import SessionDep
 from app.core.errors import NOT_FOUND, VALIDATION, ProblemError, problem_openapi, problem_type
+from app.core.inbound import INT32_MAX
 from app.journal.metrics import exposition, outbox_gauges
 from app.journal.models import OutboxAction, OutboxEvent
 from app.journal.operator import OutboxOperator, PayloadNotReadable, actionable, actions_of
@@ -122,12 +124,17 @@ def _encode_cursor(seq: int) -> str:
     return base64.urlsafe_b64encode(f"o{seq}".encode()).decode().rstrip("=")
 
 
+_CURSOR = re.compile(r"o(0|[1-9][0-9]{0,9})")
+
+
 def _decode_cursor(cursor: str) -> int:
+    # `seq` is an INTEGER column: a forged cursor beyond it must be a 422, not a failed query.
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("o"):
-            raise ValueError(cursor)
-        return int(raw[1:])
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        match = _CURSOR.fullmatch(raw)
+        if match is None or int(match[1]) > INT32_MAX:
+            raise ValueError("not an outbox cursor")
+        return int(match[1])
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise ProblemError(
             VALIDATION,

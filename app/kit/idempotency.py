@@ -59,7 +59,9 @@ Keys, bodies and responses are never logged, and problems never echo the key.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import hmac
@@ -77,7 +79,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import Database, SessionDep
+from app.core.db import Database, SessionDep, database_unavailable
 from app.core.errors import ProblemError, problem_openapi, problem_type
 from app.core.settings import Settings
 from app.kit import clock
@@ -204,7 +206,11 @@ def canonical_body(body: bytes) -> bytes:
         document = json.loads(body)
     except ValueError:
         return body
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    # `surrogatepass`: a body may escape an unpaired surrogate (`\udfff`), which plain UTF-8
+    # cannot encode; the request is refused by validation, but its fingerprint must not fail first.
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
 
 
 def request_fingerprint(secret: str, method: str, path: str, query: str | bytes, body: bytes) -> str:
@@ -276,12 +282,21 @@ class IdempotencyClaim:
         self.stored = True
 
     async def release(self) -> None:
-        """Delete the claim (in its own transaction) so that a retry runs afresh."""
+        """Delete the claim (in its own transaction) so that a retry runs afresh.
+
+        When the database is away (most likely why the request failed), the claim is left to
+        `_UNRELEASED`, which deletes it as soon as the database answers again.
+        """
         with anyio.CancelScope(shield=True):
-            async with self.db.sessions() as session, session.begin():
-                await session.execute(
-                    delete(IdempotencyRecord).where(self._owned()).execution_options(synchronize_session=False)
-                )
+            try:
+                async with self.db.sessions() as session, session.begin():
+                    await session.execute(
+                        delete(IdempotencyRecord).where(self._owned()).execution_options(synchronize_session=False)
+                    )
+            except Exception as exc:
+                if not database_unavailable(exc):
+                    raise
+                _UNRELEASED.add(self)
 
 
 def _rowcount(result: Any) -> int:
@@ -322,6 +337,7 @@ async def claim_key(
     Raises `ProblemError` 422 (the key was used for another request) or 409 (its first request
     is still running), or `_Replay` with the stored response of a finished first request.
     """
+    await _UNRELEASED.release(db)
     insert = postgresql.insert if db.is_postgresql else sqlite.insert
     async with db.sessions() as session, session.begin():
         for _attempt in range(3):
@@ -397,6 +413,63 @@ async def purge_expired(session: AsyncSession, now: dt.datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return max(_rowcount(result), 0)
+
+
+# --- claims left behind while the database was away -------------------------------------------
+
+
+class _UnreleasedClaims:
+    """Claims whose request failed because the database was unreachable, so their release failed too.
+
+    Without this, such a claim would block its key with 409 until its lease ran out. They are
+    kept in memory and deleted once the database answers again: before this process's next claim
+    (a retry reaching this process never meets one) and by a background task retrying every
+    `RETRY_SECONDS` (for retries reaching another process). Each delete names the exact claim
+    (`_owned`: in progress, its own `created_at`), so a claim taken over meanwhile, or a response
+    stored by a commit that did reach the database, is never touched. Claims older than `LEASE`
+    are dropped: by then a retry takes them over anyway.
+    """
+
+    RETRY_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self._claims: list[IdempotencyClaim] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def add(self, claim: IdempotencyClaim) -> None:
+        self._claims.append(claim)
+        log.warning("idempotency_claim_release_deferred")
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._retry())
+
+    def __len__(self) -> int:
+        return len(self._claims)
+
+    async def release(self, db: Database) -> None:
+        """Delete the left claims of `db`; raises (leaving them) while the database is still away."""
+        claims = [c for c in self._claims if c.db is db] if self._claims else []
+        if not claims:
+            return
+        async with db.sessions() as session, session.begin():
+            await session.execute(
+                delete(IdempotencyRecord)
+                .where(or_(*(c._owned() for c in claims)))
+                .execution_options(synchronize_session=False)
+            )
+        released = {id(c) for c in claims}
+        self._claims = [c for c in self._claims if id(c) not in released]
+
+    async def _retry(self) -> None:
+        while self._claims:
+            await asyncio.sleep(self.RETRY_SECONDS)
+            horizon = clock.now() - LEASE
+            self._claims = [c for c in self._claims if c.claimed_at > horizon]
+            for db in {id(c.db): c.db for c in self._claims}.values():
+                with contextlib.suppress(Exception):  # still away: next round
+                    await self.release(db)
+
+
+_UNRELEASED = _UnreleasedClaims()
 
 
 # --- the dependency and the route class ---------------------------------------------------------

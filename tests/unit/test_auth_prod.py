@@ -44,14 +44,14 @@ def claims(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("key", "kid", "alg"), [(RSA_KEY, "rsa-1", "RS256"), (EC_KEY, "ec-1", "ES256")])
-def test_tokens_signed_by_the_identity_provider_are_accepted(verifier: TokenVerifier, key: Any, kid: str, alg: str):
+async def test_tokens_signed_by_the_identity_provider_are_accepted(verifier: TokenVerifier, key: Any, kid: str, alg: str):
     token = jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid})
-    caller = verifier.verify(token)
+    caller = await verifier.verify(token)
     assert (caller.sub, caller.unit, caller.committee) == ("portal", "u1", "sn-sydvast")
     assert caller.has("eligibility:check")
 
 
-def test_an_hs256_token_is_refused_in_prod_even_keyed_with_the_public_key(verifier: TokenVerifier):
+async def test_an_hs256_token_is_refused_in_prod_even_keyed_with_the_public_key(verifier: TokenVerifier):
     public_pem = RSA_KEY.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -60,13 +60,13 @@ def test_an_hs256_token_is_refused_in_prod_even_keyed_with_the_public_key(verifi
         json.dumps(claims()).encode(), key=public_pem.decode()[:64] * 2, algorithm="HS256", headers=header
     )
     with pytest.raises(ProblemError) as refused:
-        verifier.verify(forged)
+        await verifier.verify(forged)
     assert refused.value.status == 401
 
 
-def test_expired_and_foreign_issuer_tokens_are_refused_in_prod(verifier: TokenVerifier):
+async def test_expired_and_foreign_issuer_tokens_are_refused_in_prod(verifier: TokenVerifier):
     for bad in (claims(exp=int(time.time()) - 600), claims(iss="https://other.example")):
         token = jwt.encode(bad, RSA_KEY, algorithm="RS256", headers={"kid": "rsa-1"})
         with pytest.raises(ProblemError) as refused:
-            verifier.verify(token)
+            await verifier.verify(token)
         assert refused.value.status == 401
