@@ -160,11 +160,63 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             bearer["description"] = (
                 bearer.get("description", "") + " Scopes: " + ", ".join(f"`{s}`" for s in SCOPES) + "."
             )
+        add_links(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def _ref(method: str, path: str) -> str:
+    return "#/paths/" + path.replace("~", "~0").replace("/", "~1") + "/" + method
+
+
+# OpenAPI links: how the answer of one operation feeds the next (for clients, and for the
+# stateful contract test that walks them): (method, path, status) -> name -> (target, parameter, value).
+LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, str, str]]] = {
+    ("post", "/v1/cases", "201"): {
+        "GetCase": ("get", "/v1/cases/{case_id}", "case_id", "$response.body#/id"),
+        "AddNote": ("post", "/v1/cases/{case_id}/notes", "case_id", "$response.body#/id"),
+        "PutPlan": ("put", "/v1/cases/{case_id}/plan", "case_id", "$response.body#/id"),
+        "AddSession": ("post", "/v1/cases/{case_id}/sessions", "case_id", "$response.body#/id"),
+        "CloseCase": ("post", "/v1/cases/{case_id}/close", "case_id", "$response.body#/id"),
+        "GetPerson": ("get", "/v1/persons/{person_id}", "person_id", "$response.body#/person_id"),
+        "PatchPerson": ("patch", "/v1/persons/{person_id}", "person_id", "$response.body#/person_id"),
+    },
+    ("post", "/v1/cases/{case_id}/notes", "201"): {
+        "GetCase": ("get", "/v1/cases/{case_id}", "case_id", "$response.body#/id"),
+        "CloseCase": ("post", "/v1/cases/{case_id}/close", "case_id", "$response.body#/id"),
+    },
+    ("post", "/v1/cases/{case_id}/sessions", "201"): {
+        "AddSession": ("post", "/v1/cases/{case_id}/sessions", "case_id", "$response.body#/id"),
+    },
+    ("post", "/v1/catalog/decisions", "201"): {
+        "GetDecision": ("get", "/v1/catalog/decisions/{decision_id}", "decision_id", "$response.body#/id"),
+    },
+}
+
+
+# Opening a case for an intervention the catalog lists: the link fills the request body.
+OPEN_CASE_LINK = {
+    "operationRef": _ref("post", "/v1/cases"),
+    "requestBody": {"intervention_id": "$response.body#/0/id"},
+    "description": "Open a case for the first intervention listed.",
+}
+
+
+def add_links(schema: dict[str, Any]) -> None:
+    for (method, path, status), links in LINKS.items():
+        response = schema["paths"].get(path, {}).get(method, {}).get("responses", {}).get(status)
+        if response is None:
+            continue
+        response["links"] = {
+            name: {"operationRef": _ref(target_method, target_path), "parameters": {parameter: value}}
+            for name, (target_method, target_path, parameter, value) in links.items()
+        }
+    listed = schema["paths"].get("/v1/catalog/interventions", {}).get("get", {}).get("responses", {}).get("200")
+    if listed is not None:
+        listed["links"] = {"OpenCase": OPEN_CASE_LINK}
 
 
 PROBLEM_SCHEMA: dict[str, Any] = {
