@@ -44,7 +44,9 @@ def claims(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(("key", "kid", "alg"), [(RSA_KEY, "rsa-1", "RS256"), (EC_KEY, "ec-1", "ES256")])
-async def test_tokens_signed_by_the_identity_provider_are_accepted(verifier: TokenVerifier, key: Any, kid: str, alg: str):
+async def test_tokens_signed_by_the_identity_provider_are_accepted(
+    verifier: TokenVerifier, key: Any, kid: str, alg: str
+):
     token = jwt.encode(claims(), key, algorithm=alg, headers={"kid": kid})
     caller = await verifier.verify(token)
     assert (caller.sub, caller.unit, caller.committee) == ("portal", "u1", "sn-sydvast")
