@@ -338,6 +338,26 @@ async def claim_key(
     is still running), or `_Replay` with the stored response of a finished first request.
     """
     await _UNRELEASED.release(db)
+    try:
+        return await _claim_key(db, caller, key, fingerprint, now=now, ttl=ttl, lease=lease)
+    except Exception as exc:
+        if database_unavailable(exc):
+            # The claim may have committed although its answer was lost with the connection: it is
+            # released (if it exists: its `created_at` is `now`) once the database is back.
+            _UNRELEASED.add(IdempotencyClaim(db, caller, key, fingerprint, now, ttl))
+        raise
+
+
+async def _claim_key(
+    db: Database,
+    caller: str,
+    key: str,
+    fingerprint: str,
+    *,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+    lease: dt.timedelta,
+) -> IdempotencyClaim:
     insert = postgresql.insert if db.is_postgresql else sqlite.insert
     async with db.sessions() as session, session.begin():
         for _attempt in range(3):
