@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from app.cases.redaction import KnownIdentity, scrub_text
+from app.core.inbound import RequestModel
 from app.journal.models import OutboxAction
 from app.journal.operator import RetryReason, SkipReason
 
@@ -32,9 +33,7 @@ def _no_identity(note: str | None) -> str | None:
     return note
 
 
-class SkipIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SkipIn(RequestModel):
     reason: SkipReason = Field(
         description="`superseded`: a later event of the same record carries the change (e.g. a corrected "
         "plan); `entered_manually`: it was registered in the journal system by hand; `not_for_journal`: it "
@@ -45,9 +44,7 @@ class SkipIn(BaseModel):
     _check_note = field_validator("note")(_no_identity)
 
 
-class RetryIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RetryIn(RequestModel):
     reencode: bool = Field(
         False,
         description="Rebuild the payload before retrying: fitted to the journal contract's limits, and a "
