@@ -64,7 +64,10 @@ async def proxy() -> AsyncIterator[TcpProxy]:
 
 
 async def _serve(app: object) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on"))  # type: ignore[arg-type]
+    # An idle keep-alive connection is kept a minute (uvicorn's default is 5 s): on a busy machine the
+    # probe's connection may idle that long while the writers meet the outage.
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on", timeout_keep_alive=60)  # type: ignore[arg-type]
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
