@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from app.catalog.domain import (
     Area,
@@ -174,7 +174,7 @@ class OfferedInterventionDoc(InterventionDoc):
         )
 
 
-class ViolationDoc(BaseModel):
+class ViolationDoc(RequestModel):  # part of DecisionDoc, which is posted back as it is read
     intervention_id: str | None
     rule: str = Field(description="The paragraph, e.g. `SoL 11:5`.")
     code: str

@@ -22,8 +22,8 @@ from fastapi.security.http import HTTPBase
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.kit.personnummer import mask_identity_numbers
 from app.core.db import database_unavailable, get_session
+from app.kit.personnummer import mask_identity_numbers
 
 log = structlog.get_logger("iub.errors")
 

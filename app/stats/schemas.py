@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from app.cases.follow_up import AGE_BANDS
 from app.cases.redaction import Redaction
 from app.cases.schemas import RedactionDoc
+from app.core.inbound import RequestModel
 from app.stats.models import GroupMeetingRow
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -18,8 +19,8 @@ MAX_PER_CATEGORY = 1000
 BANDS = [band for band in AGE_BANDS if band != "unknown"]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _In(RequestModel):
+    pass
 
 
 class ParticipantCountsIn(_In):
@@ -45,7 +46,7 @@ class MeetingIn(_In):
     intervention_id: str = Field(pattern=SLUG, max_length=100)
     held_on: dt.date
     participants: ParticipantCountsIn = Field(description='Counts by gender, e.g. `{"female": 6, "male": 4}`.')
-    age_bands: dict[str, int] | None = Field(
+    age_bands: dict[str, Annotated[int, Field(ge=0, le=MAX_PER_CATEGORY)]] | None = Field(
         None,
         max_length=len(BANDS),
         json_schema_extra={"propertyNames": {"enum": list(BANDS)}},

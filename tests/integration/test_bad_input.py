@@ -31,6 +31,8 @@ pytestmark = pytest.mark.usefixtures("demo_catalog")
 WRITE = "cases:write cases:read"
 ADULT = "199003012391"  # Skatteverket's test personnummer
 NUL = "Samtal\u0000om stöd"
+# An exempted opening states gender and age (the person may decline: `unknown`).
+EXEMPTED_OPENING = {"intervention_id": "krisstod", "participant": {"gender": "unknown", "age": "unknown"}}
 
 
 async def count(db, table: Any) -> int:
@@ -83,8 +85,13 @@ async def test_a_nul_in_a_note_plan_or_closing_is_a_422_and_the_case_is_unchange
     refused_for(await client.post(f"{base}/notes", json=note, headers=auth(WRITE)), "body.text")
     plan = {"starts_on": today, "description": "Stöd", "responsible_contact": "Mottagningen", "goals": NUL}
     refused_for(await client.put(f"{base}/plan", json=plan, headers=auth(WRITE)), "body.goals")
-    closing = {"closed_on": today, "reason": "ended_early", "early_termination_reason": NUL}
-    refused_for(await client.post(f"{base}/close", json=closing, headers=auth(WRITE)), "body.early_termination_reason")
+    closing = {
+        "closed_on": today,
+        "reason": "ended_early",
+        "early_termination_reason": "other",
+        "early_termination_note": NUL,
+    }
+    refused_for(await client.post(f"{base}/close", json=closing, headers=auth(WRITE)), "body.early_termination_note")
     view = {"closed_on": today, "reason": "completed", "participant_view": {"comment": NUL}}
     refused_for(await client.post(f"{base}/close", json=view, headers=auth(WRITE)), "body.participant_view.comment")
     assert (await count(db, CaseNoteRow), await count(db, CasePlanRow)) == (0, 0)
@@ -186,7 +193,7 @@ async def test_a_session_cap_beyond_any_column_is_refused_and_case_openings_keep
     assert response.status_code == 422
     assert "body.interventions[0].conditions.max_sessions" in {e["field"] for e in response.json()["errors"]}
     assert await count(db, DecisionRow) == decisions_before
-    opened = await client.post("/v1/cases", json={"intervention_id": "krisstod"}, headers=auth(WRITE))
+    opened = await client.post("/v1/cases", json=EXEMPTED_OPENING, headers=auth(WRITE))
     assert opened.status_code == 201
 
 
@@ -269,7 +276,7 @@ async def small_limit_client(database_url: str, db) -> AsyncIterator[httpx.Async
 
 
 def _note_of(size: int) -> bytes:
-    return json.dumps({"intervention_id": "krisstod", "notes": [{"kind": "planning", "text": "a" * size}]}).encode()
+    return json.dumps({**EXEMPTED_OPENING, "notes": [{"kind": "planning", "text": "a" * size}]}).encode()
 
 
 async def test_a_body_over_the_limit_is_a_413_before_it_is_read(small_limit_client, auth, db):
@@ -299,7 +306,7 @@ async def test_a_chunked_body_over_the_limit_is_a_413_too(small_limit_client, au
 
 
 async def test_a_chunked_body_within_the_limit_is_served(small_limit_client, auth):
-    body = json.dumps({"intervention_id": "krisstod"}).encode()
+    body = json.dumps(EXEMPTED_OPENING).encode()
 
     async def chunks() -> AsyncIterator[bytes]:
         yield body[:10]

@@ -23,7 +23,7 @@ from app.main import create_app
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 
-OPENING = {"intervention_id": "krisstod", "participant": {"age": 34}}
+OPENING = {"intervention_id": "krisstod", "participant": {"age": 34, "gender": "unknown"}}
 
 
 class Outage:
