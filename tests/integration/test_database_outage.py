@@ -84,7 +84,7 @@ async def _writer(base: str, headers: dict[str, str], writer: int, load: Load, p
             marker = _marker(writer, index)
             body = {
                 "intervention_id": "krisstod",
-                "participant": {"age": 30 + index},
+                "participant": {"age": 30 + index, "gender": "unknown"},
                 "notes": [{"kind": "execution", "occurred_on": TODAY, "text": marker}],
             }
             for _attempt in range(MAX_ATTEMPTS):
