@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases import retention
 from app.cases.models import CaseCodedEntryRow, CaseNoteRow, CasePlanRow, CaseRow, CaseSessionRow, PersonRow
 from app.cases.policy import CODED_ENTRY_TEXTS, EARLY_TERMINATION_LABELS, CodedEntry, EarlyTerminationReason
 from app.cases.protection import Contact
@@ -139,13 +140,14 @@ def coded_entry_added(session: AsyncSession, case: CaseRow, row: CaseCodedEntryR
 def case_closed(session: AsyncSession, case: CaseRow) -> None:
     if not _identified(case):
         return
-    assert case.closed_on is not None and case.closing_reason is not None and case.disposal_due_on is not None
+    disposal_due_on = retention.case_disposal_due_on(case)
+    assert case.closed_on is not None and case.closing_reason is not None and disposal_due_on is not None
     reason = ClosingReason(case.closing_reason)
     early = early_termination_text(case.early_termination_reason, case.early_termination_note)
     closing = CaseClosing(
         closed_on=case.closed_on,
         reason=reason,
-        disposal_due_on=case.disposal_due_on,
+        disposal_due_on=disposal_due_on,
         early_termination_reason=early,
     )
     text = closing_entry_text(

@@ -178,7 +178,6 @@ class CaseRow(Base):
     # A random number 0-255 for the cell key method of the statistics (never derived from anything).
     record_key: Mapped[int] = mapped_column(Integer, default=lambda: secrets.randbelow(256), server_default="0")
     last_entry_on: Mapped[dt.date] = mapped_column(Date)
-    disposal_due_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
 
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)

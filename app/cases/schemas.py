@@ -28,6 +28,7 @@ from app.cases.policy import (
 )
 from app.cases.protection import PersonIdentity
 from app.cases.redaction import Redaction
+from app.cases.retention import case_disposal_due_on
 from app.catalog.domain import DocumentationRule, Role, SubjectRule
 from app.core.inbound import RequestModel
 from app.journal import limits
@@ -446,7 +447,7 @@ class CaseDoc(BaseModel):
             "opened_on": row.opened_on,
             "closing": closing,
             "last_entry_on": row.last_entry_on,
-            "disposal_due_on": row.disposal_due_on,
+            "disposal_due_on": case_disposal_due_on(row),
             "journal_sync": journal_sync_for(Identity(row.identity)) if journal is None else JournalSync(journal[0]),
             "journal_case_ref": None if journal is None else journal[1],
             "redactions": [RedactionDoc.of(r) for r in redactions],

@@ -52,7 +52,7 @@ from app.cases.problems import (
 from app.cases.protection import Scrubber, dropped_identity, known_identity
 from app.cases.redaction import Redaction
 from app.cases.repository import CaseRepository
-from app.cases.retention import disposal_due_on, last_entry_on
+from app.cases.retention import last_entry_on
 from app.cases.schemas import CaseOpenIn, CloseIn, CodedEntryIn, IdentityIn, NoteAddIn, NoteIn, PlanIn, SessionIn
 from app.catalog.domain import DocumentationRule
 from app.catalog.snapshot import CatalogSnapshot
@@ -455,7 +455,6 @@ class CaseService:
     def _touch(self, case: CaseRow, dates: list[dt.date]) -> None:
         # SoL 16:1 — the retention runs from the last entry, so every entry moves it.
         case.last_entry_on = last_entry_on([case.last_entry_on, *dates])
-        case.disposal_due_on = disposal_due_on(case.last_entry_on, DocumentationRule(case.documentation_rule))
 
     def _audit(self, action: Action, case: CaseRow) -> None:
         if case.person_id is not None:  # identified cases only: anonymous ones hold no personal data

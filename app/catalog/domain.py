@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from app.disposal.rules import CommitteeDisposalPolicy, ProviderKind, ResearchExemption
+
 
 class Area(StrEnum):
     """Verksamhetsområde."""
@@ -130,8 +132,24 @@ class Intervention:
 
 @dataclass(frozen=True, slots=True)
 class Committee:
+    """A social committee, with the configuration its disposal rules read (`app.disposal.rules`)."""
+
     id: str  # slug, e.g. "sn-sydvast"
     name: str
+    # SoL 16:4, SoF 13:1: which personakter are kept for research (default: all, nothing destroyed).
+    research_exemption: ResearchExemption = ResearchExemption.ALL
+    # The records plan's retention of exempted records (SoL 14:4, 14:5), in years; None: kept.
+    records_plan_retention_years: int | None = None
+    # Units run by a private provider (SoL 17 kap.); every other unit is municipal.
+    unit_providers: tuple[tuple[str, ProviderKind], ...] = ()
+
+    def disposal_policy(self) -> CommitteeDisposalPolicy:
+        return CommitteeDisposalPolicy(
+            committee_id=self.id,
+            research_exemption=self.research_exemption,
+            retention_years=self.records_plan_retention_years,
+            provider_kinds=dict(self.unit_providers),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,7 +31,8 @@ from app.catalog.domain import (
     Role,
     SubjectRule,
 )
-from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX
+from app.disposal.rules import RECORDS_PLAN_YEARS_MAX, RECORDS_PLAN_YEARS_MIN, ProviderKind, ResearchExemption
+from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX, UNIT_MAX
 
 FORMAT_VERSION = 1
 
@@ -73,6 +74,30 @@ def load_catalog_text(text: str) -> tuple[list[Committee], list[Decision]]:
     return parse_catalog(data)
 
 
+def _retention_years(obj: _Obj) -> int | None:
+    years = obj.opt_int("records_plan_retention_years")
+    if years is not None and not RECORDS_PLAN_YEARS_MIN <= years <= RECORDS_PLAN_YEARS_MAX:
+        raise CatalogFormatError(
+            f"must be {RECORDS_PLAN_YEARS_MIN}-{RECORDS_PLAN_YEARS_MAX} years, or null (kept)",
+            obj.at("records_plan_retention_years"),
+        )
+    return years
+
+
+def _unit_providers(obj: _Obj) -> tuple[tuple[str, ProviderKind], ...]:
+    if obj.get("units") is None:
+        return ()
+    found: dict[str, ProviderKind] = {}
+    for path, item in _items(obj.get("units"), obj.at("units")):
+        unit = _Obj(item, path)
+        unit.check_keys(required={"unit", "provider_kind"})
+        name = unit.string("unit", max_length=UNIT_MAX)
+        if name in found:
+            raise CatalogFormatError(f"duplicate unit {name!r}", unit.at("unit"))
+        found[name] = unit.choice("provider_kind", ProviderKind)
+    return tuple(sorted(found.items()))
+
+
 def parse_catalog(data: Mapping[str, Any]) -> tuple[list[Committee], list[Decision]]:
     """Parse already-loaded catalog data (a mapping, as from `yaml.safe_load`)."""
     root = _Obj(data, "")
@@ -85,8 +110,16 @@ def parse_catalog(data: Mapping[str, Any]) -> tuple[list[Committee], list[Decisi
     seen_committees: set[str] = set()
     for path, item in _items(data["committees"], "committees"):
         obj = _Obj(item, path)
-        obj.check_keys(required={"id", "name"})
-        committee = Committee(id=obj.string("id"), name=obj.string("name"))
+        obj.check_keys(
+            required={"id", "name"}, optional={"research_exemption", "records_plan_retention_years", "units"}
+        )
+        committee = Committee(
+            id=obj.string("id"),
+            name=obj.string("name"),
+            research_exemption=obj.choice("research_exemption", ResearchExemption, ResearchExemption.ALL),
+            records_plan_retention_years=_retention_years(obj),
+            unit_providers=_unit_providers(obj),
+        )
         if committee.id in seen_committees:
             raise CatalogFormatError(f"duplicate committee id {committee.id!r}", f"{path}.id")
         seen_committees.add(committee.id)

@@ -16,6 +16,19 @@ class CommitteeRow(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Disposal configuration (app.disposal.rules): SoL 16:4 research exemption, records plan.
+    research_exemption: Mapped[str] = mapped_column(String(30), default="all", server_default="all")
+    records_plan_retention_years: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class CommitteeUnitRow(Base):
+    """A unit of the committee whose provider is not municipal (SoL 17 kap.); absent units are municipal."""
+
+    __tablename__ = "committee_units"
+
+    committee_id: Mapped[str] = mapped_column(ForeignKey("committees.id", ondelete="CASCADE"), primary_key=True)
+    unit: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider_kind: Mapped[str] = mapped_column(String(20))
 
 
 class DecisionRow(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -22,7 +23,8 @@ from app.catalog.domain import (
     Role,
     SubjectRule,
 )
-from app.catalog.models import CommitteeRow, DecisionRow, InterventionRow
+from app.catalog.models import CommitteeRow, CommitteeUnitRow, DecisionRow, InterventionRow
+from app.disposal.rules import ProviderKind, ResearchExemption
 
 
 def conditions_to_json(conditions: Conditions) -> dict[str, Any]:
@@ -58,6 +60,27 @@ def _intervention(row: InterventionRow) -> Intervention:
     )
 
 
+def _committee(row: CommitteeRow, units: Sequence[CommitteeUnitRow]) -> Committee:
+    return Committee(
+        id=row.id,
+        name=row.name,
+        research_exemption=ResearchExemption(row.research_exemption),
+        records_plan_retention_years=row.records_plan_retention_years,
+        unit_providers=tuple(
+            sorted((u.unit, ProviderKind(u.provider_kind)) for u in units if u.committee_id == row.id)
+        ),
+    )
+
+
+def _unit_rows(committee: Committee) -> list[CommitteeUnitRow]:
+    """Rows for the units that are not municipal (a unit without a row is municipal)."""
+    return [
+        CommitteeUnitRow(committee_id=committee.id, unit=unit, provider_kind=str(kind))
+        for unit, kind in committee.unit_providers
+        if kind is not ProviderKind.MUNICIPAL
+    ]
+
+
 def _decision(row: DecisionRow) -> Decision:
     return Decision(
         id=row.id,
@@ -78,24 +101,70 @@ class CatalogRepository:
 
     async def load_all(self) -> tuple[list[Committee], list[Decision]]:
         committees = (await self.session.scalars(select(CommitteeRow).order_by(CommitteeRow.id))).all()
+        units = (await self.session.scalars(select(CommitteeUnitRow))).all()
         decisions = (
             await self.session.scalars(select(DecisionRow).options(selectinload(DecisionRow.interventions)))
         ).all()
-        return [Committee(c.id, c.name) for c in committees], [_decision(d) for d in decisions]
+        return [_committee(c, units) for c in committees], [_decision(d) for d in decisions]
+
+    async def get_committee(self, committee_id: str) -> Committee | None:
+        """One committee with its disposal configuration (two queries)."""
+        row = await self.session.get(CommitteeRow, committee_id)
+        if row is None:
+            return None
+        units = (
+            await self.session.scalars(select(CommitteeUnitRow).where(CommitteeUnitRow.committee_id == committee_id))
+        ).all()
+        return _committee(row, units)
 
     async def committee_exists(self, committee_id: str) -> bool:
         return await self.session.get(CommitteeRow, committee_id) is not None
 
     async def upsert_committee(self, committee: Committee) -> bool:
-        """Insert or rename; True when something changed."""
+        """Insert with its disposal configuration, or rename; True when something changed.
+
+        An existing committee's disposal configuration changes only by `configure_disposal`.
+        """
         row = await self.session.get(CommitteeRow, committee.id)
         if row is None:
-            self.session.add(CommitteeRow(id=committee.id, name=committee.name))
+            self.session.add(
+                CommitteeRow(
+                    id=committee.id,
+                    name=committee.name,
+                    research_exemption=str(committee.research_exemption),
+                    records_plan_retention_years=committee.records_plan_retention_years,
+                )
+            )
+            await self.session.flush()  # the committee row exists before its units reference it
+            self.session.add_all(_unit_rows(committee))
             return True
         if row.name != committee.name:
             row.name = committee.name
             return True
         return False
+
+    async def configure_disposal(self, committee: Committee) -> bool:
+        """Store the committee's disposal configuration as given (the row exists); True when it changed."""
+        row = await self.session.get(CommitteeRow, committee.id)
+        if row is None:
+            raise LookupError("no such committee")
+        changed = (row.research_exemption, row.records_plan_retention_years) != (
+            str(committee.research_exemption),
+            committee.records_plan_retention_years,
+        )
+        row.research_exemption = str(committee.research_exemption)
+        row.records_plan_retention_years = committee.records_plan_retention_years
+        units = (
+            await self.session.scalars(select(CommitteeUnitRow).where(CommitteeUnitRow.committee_id == committee.id))
+        ).all()
+        wanted = _unit_rows(committee)
+        if {(u.unit, u.provider_kind) for u in units} != {(u.unit, u.provider_kind) for u in wanted}:
+            changed = True
+            for unit_row in units:
+                await self.session.delete(unit_row)
+            await self.session.flush()
+            self.session.add_all(wanted)
+        return changed
 
     async def find_decision(self, committee: str, reference: str) -> Decision | None:
         row = await self.session.scalar(

@@ -1,0 +1,27 @@
+"""Where the disposal rules' configuration comes from: the committee in the catalog.
+
+`load_policies(session, committee_id)` reads it through the catalog's repository (two queries)
+for jobs that run outside a request (disposal lists, execution). Requests read the same
+configuration from the in-memory catalog (`Committee.disposal_policy()`), without a query.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.catalog.repository import CatalogRepository
+from app.disposal.rules import CommitteeDisposalPolicy
+
+__all__ = ["CommitteeDisposalPolicy", "UnknownCommittee", "load_policies"]
+
+
+class UnknownCommittee(LookupError):
+    """No committee with this id is registered."""
+
+
+async def load_policies(session: AsyncSession, committee_id: str) -> CommitteeDisposalPolicy:
+    """The committee's research exemption, records plan retention and provider kind per unit."""
+    committee = await CatalogRepository(session).get_committee(committee_id)
+    if committee is None:
+        raise UnknownCommittee(committee_id)
+    return committee.disposal_policy()
