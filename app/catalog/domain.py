@@ -145,10 +145,9 @@ class Committee:
 
     def disposal_policy(self) -> CommitteeDisposalPolicy:
         return CommitteeDisposalPolicy(
-            committee_id=self.id,
-            research_exemption=self.research_exemption,
+            exemption=self.research_exemption,
             retention_years=self.records_plan_retention_years,
-            provider_kinds=dict(self.unit_providers),
+            providers=dict(self.unit_providers),
         )
 
 

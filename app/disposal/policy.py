@@ -12,16 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog.repository import CatalogRepository
 from app.disposal.rules import CommitteeDisposalPolicy
 
-__all__ = ["CommitteeDisposalPolicy", "UnknownCommittee", "load_policies"]
-
-
-class UnknownCommittee(LookupError):
-    """No committee with this id is registered."""
+__all__ = ["CommitteeDisposalPolicy", "load_policies"]
 
 
 async def load_policies(session: AsyncSession, committee_id: str) -> CommitteeDisposalPolicy:
-    """The committee's research exemption, records plan retention and provider kind per unit."""
+    """The committee's research exemption, records plan retention and provider kind per unit.
+
+    A committee missing from the catalog gets the defaults, which destroy nothing.
+    """
     committee = await CatalogRepository(session).get_committee(committee_id)
-    if committee is None:
-        raise UnknownCommittee(committee_id)
-    return committee.disposal_policy()
+    return CommitteeDisposalPolicy() if committee is None else committee.disposal_policy()

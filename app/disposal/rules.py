@@ -5,10 +5,9 @@ Pure: no I/O, no framework, no clock. Each rule names its paragraph. SoL = socia
 
 The unit of disposal is the person's file (personakt) at the committee: every identified case
 registered on the person (a parent-targeted case is registered on the child, so it is in the
-child's file), with its notes, plans, sessions and coded entries. A private provider's
-documentation is its own file (SoL 17 kap.), so a person's cases at a private unit form a file
-of their own (`file_custodian`). Records of exempted interventions (SoL 14:4, 14:5) hold no
-identity, are no personakt in a register, and follow the committee's records plan instead.
+child's file), with its notes, plans, sessions and coded entries, whichever unit wrote them.
+Records of exempted interventions (SoL 14:4, 14:5) hold no identity, are no personakt in a
+register, and follow the committee's records plan instead.
 
 `due_on` is the first day the file may be disposed of; `deadline_on` the last day by which it
 must have been. `due_on` None means "not due": never (action `keep`), or not yet, while a case of
@@ -43,8 +42,8 @@ __all__ = [
     "add_years",
     "deadline_for",
     "exempted_record_verdict",
-    "file_custodian",
     "file_last_entry_on",
+    "file_provider",
     "in_research_sample",
     "is_due",
     "last_entry_in_file",
@@ -154,10 +153,14 @@ def file_last_entry_on(cases: Iterable[CaseActivity]) -> dt.date | None:
     return last_entry_in_file(c.last_entry_on for c in items)
 
 
-# SoL 17 kap.: a private provider keeps its own documentation; a person's cases at a private
-# unit form a file of their own, apart from the committee's. None: the committee's file.
-def file_custodian(unit: str, provider: ProviderKind) -> str | None:
-    return unit if provider is ProviderKind.PRIVATE else None
+# SoL 17:2 shortens the period to two years only for a private provider's file. A file that a
+# municipal unit wrote to is also the committee's register data, which keeps the whole file
+# (SoL 16:1): the file is private only when every case of it is at a private unit.
+def file_provider(case_providers: Iterable[ProviderKind]) -> ProviderKind:
+    kinds = set(case_providers)
+    if not kinds:
+        raise ValueError("a file has at least one case")
+    return ProviderKind.PRIVATE if kinds == {ProviderKind.PRIVATE} else ProviderKind.MUNICIPAL
 
 
 # --- the research sample --------------------------------------------------------------------
@@ -248,25 +251,25 @@ class CommitteeDisposalPolicy:
     """What the rules read from a committee's configuration (`app.disposal.policy.load_policies`).
 
     Defaults: nothing is destroyed until the committee says otherwise (`all`; a destroyed file
-    cannot come back, a transferred one can be weeded in the archive), exempted records are kept
-    (no records plan retention), and every unit is municipal.
+    cannot come back, a transferred one can still be weeded in the archive), exempted records are
+    kept (no records plan retention), and every unit is municipal.
     """
 
-    committee_id: str
-    research_exemption: ResearchExemption = ResearchExemption.ALL
+    exemption: ResearchExemption = ResearchExemption.ALL
     retention_years: int | None = None  # the records plan's, for exempted records
-    provider_kinds: Mapping[str, ProviderKind] = field(default_factory=dict)  # unit id -> kind; absent: municipal
+    providers: Mapping[str, ProviderKind] = field(default_factory=dict)  # unit id -> kind; absent: municipal
 
-    def provider_of(self, unit: str) -> ProviderKind:
-        return self.provider_kinds.get(unit, ProviderKind.MUNICIPAL)
+    def provider(self, unit: str) -> ProviderKind:
+        return self.providers.get(unit, ProviderKind.MUNICIPAL)
 
-    def custodian_of(self, unit: str) -> str | None:
-        return file_custodian(unit, self.provider_of(unit))
+    def file_provider(self, units: Iterable[str]) -> ProviderKind:
+        """The provider kind of a file whose cases are at these units."""
+        return file_provider(self.provider(u) for u in units)
 
     def person_file(
         self,
         *,
-        unit: str,
+        units: Iterable[str],
         last_entry_on: dt.date | None,
         personnummer: str,
         category: FileCategory = FileCategory.ORDINARY,
@@ -274,8 +277,8 @@ class CommitteeDisposalPolicy:
         return person_file_verdict(
             last_entry_on=last_entry_on,
             personnummer=personnummer,
-            exemption=self.research_exemption,
-            provider=self.provider_of(unit),
+            exemption=self.exemption,
+            provider=self.file_provider(units),
             category=category,
         )
 

@@ -26,8 +26,8 @@ from app.disposal.rules import (
     add_years,
     deadline_for,
     exempted_record_verdict,
-    file_custodian,
     file_last_entry_on,
+    file_provider,
     in_research_sample,
     is_due,
     last_entry_in_file,
@@ -275,9 +275,12 @@ def test_sol_17_2_private_never_disposed_category_goes_to_the_committee() -> Non
     assert (v.due_on, v.action, v.rule) == (D(2028, 1, 1), DisposalAction.ARCHIVE_TRANSFER, "sol_17_2_private_handover")
 
 
-def test_sol_17_a_private_units_cases_are_a_file_of_their_own() -> None:
-    assert file_custodian("unit-a", ProviderKind.MUNICIPAL) is None
-    assert file_custodian("unit-p", ProviderKind.PRIVATE) == "unit-p"
+@given(st.lists(st.sampled_from(ProviderKind), min_size=1, max_size=6))
+def test_sol_17_2_file_is_private_only_when_every_case_is_at_a_private_unit(kinds: list[ProviderKind]) -> None:
+    expected = ProviderKind.PRIVATE if all(k is ProviderKind.PRIVATE for k in kinds) else ProviderKind.MUNICIPAL
+    assert file_provider(kinds) is expected
+    with pytest.raises(ValueError):
+        file_provider([])
 
 
 # --- SoL 14:4, 14:5: exempted records follow the records plan ----------------------------------
@@ -307,24 +310,21 @@ def test_sol_14_exempted_records_follow_the_records_plan(last: dt.date, years: i
 
 
 def test_policy_defaults_destroy_nothing() -> None:
-    policy = CommitteeDisposalPolicy("sn-x")
-    assert policy.research_exemption is ResearchExemption.ALL
-    assert policy.provider_of("any-unit") is ProviderKind.MUNICIPAL
-    assert policy.person_file(unit="u", last_entry_on=D(2026, 1, 1), personnummer=PNR_DAY_2).action is (
-        DisposalAction.ARCHIVE_TRANSFER
-    )
+    policy = CommitteeDisposalPolicy()
+    assert policy.exemption is ResearchExemption.ALL
+    assert policy.provider("any-unit") is ProviderKind.MUNICIPAL
+    verdict = policy.person_file(units=["u"], last_entry_on=D(2026, 1, 1), personnummer=PNR_DAY_2)
+    assert verdict.action is DisposalAction.ARCHIVE_TRANSFER
     assert policy.exempted_record(last_entry_on=D(2026, 1, 1)).action is DisposalAction.KEEP
 
 
 def test_policy_reads_the_units_provider_kind() -> None:
     policy = CommitteeDisposalPolicy(
-        "sn-x", ResearchExemption.NONE, retention_years=3, provider_kinds={"unit-p": ProviderKind.PRIVATE}
+        ResearchExemption.NONE, retention_years=3, providers={"unit-p": ProviderKind.PRIVATE}
     )
-    assert policy.person_file(unit="unit-p", last_entry_on=D(2026, 1, 1), personnummer=PNR_DAY_2).due_on == D(
-        2028, 1, 1
-    )
-    assert policy.person_file(unit="unit-m", last_entry_on=D(2026, 1, 1), personnummer=PNR_DAY_2).due_on == D(
-        2031, 1, 1
-    )
-    assert policy.custodian_of("unit-p") == "unit-p" and policy.custodian_of("unit-m") is None
-    assert policy.exempted_record(last_entry_on=D(2026, 1, 1)).due_on == D(2029, 1, 1)
+    last = D(2026, 1, 1)
+    assert policy.person_file(units=["unit-p"], last_entry_on=last, personnummer=PNR_DAY_2).due_on == D(2028, 1, 1)
+    assert policy.person_file(units=["unit-m"], last_entry_on=last, personnummer=PNR_DAY_2).due_on == D(2031, 1, 1)
+    both = policy.person_file(units=["unit-p", "unit-m"], last_entry_on=last, personnummer=PNR_DAY_2)
+    assert (both.basis, both.due_on) == (RetentionBasis.SOL_16_1, D(2031, 1, 1))
+    assert policy.exempted_record(last_entry_on=last).due_on == D(2029, 1, 1)
