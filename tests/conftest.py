@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import delete
 
 from app.catalog.loader import demo_catalog_path, load_catalog_text
@@ -35,6 +36,11 @@ PG_USER = os.environ.get("IUB_TEST_PG_USER", "postgres")
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 TEST_SECRET = "test-secret-for-the-test-suite-only"
 ALL_SCOPES = " ".join(SCOPES)
+
+# Property tests judge rules, not speed: on a loaded 2-core machine a per-example deadline
+# fails examples for the machine's sake, so it is off everywhere.
+hypothesis_settings.register_profile("iub", deadline=None)
+hypothesis_settings.load_profile("iub")
 
 
 def run_migrations(url: str) -> None:
