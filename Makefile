@@ -46,8 +46,14 @@ lint: install
 	$(BIN)/ruff format --check app tests bench
 	$(BIN)/mypy app bench
 
+# `make bench` (QUICK=1: a short run, under two minutes). Needs PostgreSQL (IUB_BENCH_PG, default
+# postgresql+asyncpg://postgres@127.0.0.1:5432); the load generator is wrk, installed here where
+# apt-get can, else the Python generator in bench/load.py.
 bench: install
-	$(BIN)/python -m bench
+	@command -v wrk >/dev/null 2>&1 || (apt-get install -y -qq wrk >/dev/null 2>&1 || \
+	  (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq wrk >/dev/null 2>&1)) || \
+	  echo "wrk is not installed: the Python load generator is used"
+	$(BIN)/python -m bench $(if $(QUICK),--quick)
 
 openapi: install
 	$(BIN)/python -m app.openapi_export > openapi.yaml

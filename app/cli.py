@@ -48,24 +48,31 @@ def _settings() -> Settings:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(help="Processes (uvicorn workers), each with its own pool.", min=1)] = 1,
 ) -> None:
     """Serve the API (Swagger UI at /docs)."""
     from app.main import create_app
 
     settings = _settings()
-    serve_app(create_app(settings), settings, host=host, port=port)
+    if workers > 1:
+        # Each worker process builds its own app from the environment's settings.
+        serve_app("app.main:create_app", settings, host=host, port=port, workers=workers)
+    else:
+        serve_app(create_app(settings), settings, host=host, port=port)
 
 
-def serve_app(app: Any, settings: Settings, *, host: str, port: int) -> None:
+def serve_app(app: Any, settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
     """Run `app` under uvicorn with our logging: uvicorn's own lines (startup, "Exception in ASGI
     application" with its traceback) go through the same masked pipeline as ours. Uvicorn's
-    access log is off: the request-context middleware writes one (route template, no query)."""
+    access log is off: the request-context middleware writes one (route template, no query).
+    With `workers` > 1, `app` is the import string of an app factory."""
     import uvicorn
 
     from app.core.logging import logging_config
 
     log_config = logging_config(settings.log_format, settings.log_level)
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config)
+    options: dict[str, Any] = {"factory": True, "workers": workers} if workers > 1 else {}
+    uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config, **options)
 
 
 def alembic_config(url: str | None = None) -> object:

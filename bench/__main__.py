@@ -1,13 +1,16 @@
 """`python -m bench [--quick] [--output PATH]`: run every section, print and write a Markdown report.
 
-Exits 0 whether or not a target is met (the report says which); a section that crashes is
-reported as such and the others still run.
+The report (default `bench-report.md`) gets a chart beside it (`bench-report.svg`): throughput
+and p99 of every endpoint next to its bare FastAPI endpoint. Exits 0 whether or not a target is
+met (the report says which); a section that crashes is reported as such and the others still run.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib
+import inspect
 import os
 import platform
 import sys
@@ -17,10 +20,39 @@ from pathlib import Path
 
 import uvloop
 
-from bench import archive, eligibility, journal, scrubbing, stats
+from bench import archive, eligibility, endpoints, journal, scrubbing, stats
 from bench.harness import RunConfig, Section, SectionReport
 
-SECTIONS: list[Section] = [eligibility.SECTION, journal.SECTION, scrubbing.SECTION, archive.SECTION, stats.SECTION]
+
+async def _disposal(config: RunConfig) -> SectionReport:
+    """`bench.disposal.run(quick)` where that module exists (a report, or Markdown text)."""
+    try:
+        module = importlib.import_module("bench.disposal")
+    except ModuleNotFoundError as exc:
+        if exc.name != "bench.disposal":
+            raise
+        report = SectionReport("Disposal")
+        report.note("Not measured: this checkout has no disposal benchmark (bench/disposal.py).")
+        return report
+    result = module.run(config.quick)
+    if inspect.isawaitable(result):
+        result = await result
+    if isinstance(result, SectionReport):
+        return result
+    report = SectionReport("Disposal")
+    report.note(str(result))
+    return report
+
+
+SECTIONS: list[Section] = [
+    endpoints.SECTION,
+    journal.SECTION,
+    Section("disposal", _disposal),
+    eligibility.SECTION,
+    scrubbing.SECTION,
+    archive.SECTION,
+    stats.SECTION,
+]
 
 DEFAULT_OUTPUT = Path("bench-report.md")
 
@@ -54,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     sections = [s for s in SECTIONS if not args.only or s.name in args.only]
     # uvloop, as `iub serve` (uvicorn) and `iub worker` run: both sides of every comparison share it.
     text = uvloop.run(run_all(RunConfig(quick=args.quick), sections))
+    chart = args.output.with_suffix(".svg")
+    if endpoints.write_chart(chart):
+        figure = f"![Throughput and p99 per endpoint, next to the bare endpoints]({chart.name})"
+        text = text.replace("\n\n## ", f"\n\n{figure}\n\n## ", 1)
     sys.stdout.write(text)
     args.output.write_text(text, encoding="utf-8")
     return 0

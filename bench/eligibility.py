@@ -1,7 +1,7 @@
-"""Eligibility: the rule evaluation alone, and the HTTP endpoint against a bare FastAPI endpoint.
+"""Eligibility: the rule evaluation alone (the HTTP endpoint is measured through a real server in
+`bench.endpoints`, next to a bare validated-echo endpoint, with `HTTP_BODIES`).
 
-Targets (the issue): the rule evaluation well under 50 µs per check; the HTTP endpoint at
->= 60 % of the bare endpoint's throughput, both measured in the same run.
+Target (the issue): the rule evaluation well under 50 µs per check.
 """
 
 from __future__ import annotations
@@ -13,18 +13,8 @@ from app.catalog.domain import Role
 from app.catalog.loader import demo_catalog_path, load_catalog_text
 from app.catalog.snapshot import CatalogSnapshot
 from app.eligibility.rules import Facts, evaluate, resolve_age
-from app.eligibility.schemas import CheckRequest
 from app.eligibility.service import RuleCache
-from bench.harness import (
-    RunConfig,
-    Section,
-    SectionReport,
-    compare_http,
-    demo_app,
-    measure_http,
-    per_call,
-    quiet_stderr,
-)
+from bench.harness import RunConfig, Section, SectionReport, per_call
 
 ON = dt.date(2025, 9, 1)
 COMMITTEE = "sn-sydvast"
@@ -128,65 +118,9 @@ def rule_evaluation(report: SectionReport, config: RunConfig) -> None:
     )
 
 
-async def http_endpoint(report: SectionReport, config: RunConfig) -> None:
-    requests, warmup, rounds = config.scale(6000, 400), config.scale(300, 50), config.scale(10, 2)
-    async with demo_app(COMMITTEE) as demo:
-        comparison = await compare_http(
-            demo.app,
-            "/v1/eligibility/check",
-            HTTP_BODIES,
-            headers=demo.headers,
-            body_model=CheckRequest,
-            requests=requests,
-            warmup=warmup,
-            rounds=rounds,
-        )
-        with quiet_stderr():
-            searched = await measure_http(
-                demo.app,
-                "/v1/eligibility/search",
-                SEARCH_BODIES,
-                headers=demo.headers,
-                requests=config.scale(600, 50),
-                warmup=config.scale(50, 10),
-            )
-    real, bare = comparison.endpoint, comparison.bare
-    report.add(
-        "Bare FastAPI endpoint: requests per CPU-second (wall)", f"{bare.per_cpu_second:,.0f} ({bare.per_second:,.0f})"
-    )
-    report.add(
-        "POST /v1/eligibility/check: requests per CPU-second (wall)",
-        f"{real.per_cpu_second:,.0f} ({real.per_second:,.0f})",
-    )
-    report.add(
-        "Check endpoint / bare endpoint throughput (wall)",
-        f"{comparison.ratio:.0%} ({comparison.wall_ratio:.0%})",
-        f">= {HTTP_TARGET_RATIO:.0%}",
-        comparison.ratio >= HTTP_TARGET_RATIO,
-    )
-    report.add("POST /v1/eligibility/check: p50 / p95 latency", f"{real.p50_ms:.2f} / {real.p95_ms:.2f} ms")
-    report.add("Bare endpoint: p50 / p95 latency", f"{bare.p50_ms:.2f} / {bare.p95_ms:.2f} ms")
-    report.add(
-        "POST /v1/eligibility/search (22 interventions): requests per CPU-second", f"{searched.per_cpu_second:,.0f}"
-    )
-    report.note(
-        f"HTTP: in-process (httpx.ASGITransport), sequential; {requests} requests per endpoint in {rounds} "
-        f"alternating rounds after {warmup} warm-up, the best round of each. The same bodies (one with a "
-        "personnummer, one with a birth date) are parsed by the same pydantic model on both. Throughput "
-        "is per CPU-second of this process (the steady figure on a shared machine; wall-clock in brackets)."
-    )
-    report.note(
-        "The check endpoint includes what the bare one lacks: bearer-token verification and the scope "
-        "check (one dependency, tokens cached once verified), the request-id/access-log middleware (one JSON "
-        "line per request, written to /dev/null), the problem handlers, the routing among all the "
-        "application's routes, and a 2.4 kB answer instead of a small dict."
-    )
-
-
 async def run(config: RunConfig) -> SectionReport:
-    report = SectionReport("Eligibility (summary check)")
+    report = SectionReport("Eligibility: the rules alone")
     rule_evaluation(report, config)
-    await http_endpoint(report, config)
     return report
 
 
