@@ -22,6 +22,7 @@ from app.core.errors import document_common_problems, install_problem_handlers
 from app.core.guard import RequestGuardMiddleware
 from app.core.logging import RequestContextMiddleware, configure_logging
 from app.core.settings import Settings, get_settings
+from app.disposal.router import router as disposal_router
 from app.eligibility.router import router as eligibility_router
 from app.journal.router import metrics_router as outbox_metrics_router
 from app.journal.router import router as outbox_router
@@ -79,6 +80,11 @@ TAGS = [
         "name": "stats",
         "description": "Uppföljning på verksamhetsnivå: predefined tables over ended quarters and years, with "
         "disclosure control (röjandekontroll), and the committee's yearly report.",
+    },
+    {
+        "name": "disposal",
+        "description": "Gallring (SoL 16 kap. 1–4 §§): legal holds, disposal lists proposed and approved by "
+        "two people, and the disposal certificates (gallringsprotokoll) of their execution.",
     },
     {"name": "health", "description": "Liveness and readiness."},
     {"name": "problems", "description": "The problem types errors refer to."},
@@ -140,6 +146,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         units_router,
         groups_router,
         stats_router,
+        disposal_router,
         outbox_router,
         outbox_metrics_router,
     ):

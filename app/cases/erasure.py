@@ -1,0 +1,100 @@
+"""Removing whole files at disposal (gallring): bulk deletes by id, one statement per table.
+
+Called by the disposal job only, inside its batch transaction. The audit trail is never
+rewritten: the rows that name a removed case or person are replaced by content-free rows (the
+access happened, by whom and when; not whose file it was).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import Table, delete, exists, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.models import (
+    AuditRecordRow,
+    CaseCodedEntryRow,
+    CaseNoteRow,
+    CasePlanRow,
+    CasePlanVersionRow,
+    CaseRow,
+    CaseSessionRow,
+    PersonContactRow,
+    PersonNameRow,
+    PersonRow,
+)
+from app.core.db import new_id
+
+_CASE_TABLES = (CaseNoteRow, CasePlanVersionRow, CasePlanRow, CaseSessionRow, CaseCodedEntryRow)
+
+
+async def identified_case_ids(session: AsyncSession, person_ids: Collection[str]) -> list[str]:
+    """The cases registered on these persons (their files), in id order."""
+    if not person_ids:
+        return []
+    query = select(CaseRow.id).where(CaseRow.person_id.in_(list(person_ids))).order_by(CaseRow.id)
+    return list((await session.scalars(query)).all())
+
+
+async def guardians_of(session: AsyncSession, case_ids: Collection[str]) -> set[str]:
+    if not case_ids:
+        return set()
+    query = select(CaseRow.guardian_person_id).where(
+        CaseRow.id.in_(list(case_ids)), CaseRow.guardian_person_id.is_not(None)
+    )
+    return {g for g in (await session.scalars(query)).all() if g is not None}
+
+
+async def erase_cases(session: AsyncSession, case_ids: Sequence[str]) -> int:
+    """Delete the cases with their notes, plans, plan versions, sessions and coded entries."""
+    if not case_ids:
+        return 0
+    ids = list(case_ids)
+    for table in _CASE_TABLES:
+        await session.execute(delete(table).where(table.case_id.in_(ids)).execution_options(synchronize_session=False))
+    result = await session.execute(
+        delete(CaseRow).where(CaseRow.id.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def erase_unreferenced_persons(session: AsyncSession, person_ids: Collection[str]) -> list[str]:
+    """Delete those of the persons no remaining case refers to (as registered person or guardian),
+    with their names and contacts; a guardian's row stays while any file refers to it. Returns the
+    ids deleted."""
+    if not person_ids:
+        return []
+    referred = exists().where(or_(CaseRow.person_id == PersonRow.id, CaseRow.guardian_person_id == PersonRow.id))
+    query = select(PersonRow.id).where(PersonRow.id.in_(list(person_ids)), ~referred)
+    gone = list((await session.scalars(query)).all())
+    if not gone:
+        return []
+    for table in (PersonContactRow, PersonNameRow):
+        await session.execute(
+            delete(table).where(table.person_id.in_(gone)).execution_options(synchronize_session=False)
+        )
+    await session.execute(delete(PersonRow).where(PersonRow.id.in_(gone)).execution_options(synchronize_session=False))
+    return gone
+
+
+async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> int:
+    """Replace the audit rows naming these cases or persons with rows without them (append-only:
+    the new rows are inserted, the old deleted; an UPDATE is refused by the database)."""
+    conditions = []
+    if case_ids:
+        conditions.append(AuditRecordRow.case_id.in_(list(case_ids)))
+    if person_ids:
+        conditions.append(AuditRecordRow.person_id.in_(list(person_ids)))
+    if not conditions:
+        return 0
+    table = AuditRecordRow.__table__
+    assert isinstance(table, Table)
+    rows = (await session.execute(select(table).where(or_(*conditions)))).mappings().all()
+    if not rows:
+        return 0
+    keep: list[dict[str, Any]] = [{**row, "id": new_id(), "case_id": None, "person_id": None} for row in rows]
+    await session.execute(delete(table).where(table.c.id.in_([row["id"] for row in rows])))
+    await session.execute(insert(table), keep)
+    return len(rows)

@@ -1,0 +1,28 @@
+"""Removing a disposed file's journal-system traces: its outbox events (delivered, pending or
+dead-lettered: their payloads carry identity) and its journal links. Bulk, by aggregate id."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import and_, delete, or_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.journal.models import JournalLink, OutboxEvent
+
+
+async def erase_aggregates(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> int:
+    removed = 0
+    for model in (OutboxEvent, JournalLink):
+        conditions = []
+        if case_ids:
+            conditions.append(and_(model.aggregate_type == "case", model.aggregate_id.in_(list(case_ids))))
+        if person_ids:
+            conditions.append(and_(model.aggregate_type == "person", model.aggregate_id.in_(list(person_ids))))
+        if not conditions:
+            return 0
+        result = await session.execute(
+            delete(model).where(or_(*conditions)).execution_options(synchronize_session=False)
+        )
+        removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return removed

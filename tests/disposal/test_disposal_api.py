@@ -1,0 +1,146 @@
+"""Holds, lists and four-eyes approval over HTTP, on both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import Database
+from app.disposal.policy import CommitteeDisposalPolicy
+from app.disposal.rules import ResearchExemption
+from tests.disposal.support import Seed, official_personnummer
+
+Auth = Callable[..., dict[str, str]]
+COMMITTEE = "sn-sydvast"
+AS_OF = dt.date(2026, 6, 1)
+OLD = dt.date(2020, 1, 10)  # due 2025-01-10
+RECENT = dt.date(2024, 1, 10)  # due 2029
+
+
+async def _policy(_session: AsyncSession, _committee: str) -> CommitteeDisposalPolicy:
+    return CommitteeDisposalPolicy(exemption=ResearchExemption.NONE, retention_years=3)
+
+
+@pytest.fixture
+def policy_app(app: FastAPI) -> FastAPI:
+    app.state.disposal_policies = _policy
+    return app
+
+
+@pytest.fixture
+async def files(db: Database, policy_app: FastAPI) -> dict[str, str]:
+    pnrs = official_personnummer()
+    seed = Seed()
+    due = seed.person(COMMITTEE, pnrs[100], "Aldo")
+    young = seed.person(COMMITTEE, pnrs[101], "Berit")
+    held = seed.person(COMMITTEE, pnrs[102], "Cilla")
+    ids = {
+        "due": due,
+        "young": young,
+        "held": held,
+        "due_case": seed.case(COMMITTEE, "unit-a", person_id=due, last_entry_on=OLD, pnr=pnrs[100]),
+        "young_case": seed.case(COMMITTEE, "unit-a", person_id=young, last_entry_on=RECENT, pnr=pnrs[101]),
+        "held_case": seed.case(COMMITTEE, "unit-b", person_id=held, last_entry_on=OLD, pnr=pnrs[102]),
+        "record": seed.case(COMMITTEE, "unit-a", last_entry_on=OLD),
+    }
+    async with db.sessions() as session, session.begin():
+        await seed.write(session)
+    return ids
+
+
+async def _hold(client: httpx.AsyncClient, auth: Auth, body: dict[str, Any], **kw: Any) -> httpx.Response:
+    return await client.post("/v1/disposal/holds", json=body, headers=auth("disposal:hold", **kw))
+
+
+async def test_holds_are_scoped_recorded_and_released(
+    client: httpx.AsyncClient, auth: Auth, files: dict[str, str]
+) -> None:
+    other_unit = await _hold(client, auth, {"case_id": files["held_case"], "reason": "court_case"})
+    assert other_unit.status_code == 404  # the case is unit-b's
+    other_committee = await _hold(
+        client, auth, {"person_id": files["due"], "reason": "supervision"}, committee="sn-annan"
+    )
+    assert other_committee.status_code == 404
+    both = await _hold(client, auth, {"person_id": files["due"], "case_id": files["due_case"], "reason": "other"})
+    assert both.status_code == 422
+    digits = await _hold(client, auth, {"person_id": files["due"], "reason": "other", "reference": "198112022382"})
+    assert digits.status_code == 422
+
+    first = await _hold(client, auth, {"case_id": files["held_case"], "reason": "court_case"}, unit="unit-b")
+    second = await _hold(
+        client, auth, {"person_id": files["held"], "reason": "public_records_request", "reference": "KS 2026/17"}
+    )
+    assert first.status_code == 201 and second.status_code == 201
+    assert first.json()["created_by"] == "test-system" and first.json()["created_at"]
+
+    seen_a = (await client.get("/v1/disposal/holds", headers=auth("disposal:hold"))).json()["items"]
+    assert [h["id"] for h in seen_a] == [second.json()["id"]]  # unit-b's case hold is unit-b's
+    seen_b = (await client.get("/v1/disposal/holds", headers=auth("disposal:hold", unit="unit-b"))).json()["items"]
+    assert {h["id"] for h in seen_b} == {first.json()["id"], second.json()["id"]}
+
+    gone = await client.delete(f"/v1/disposal/holds/{second.json()['id']}", headers=auth("disposal:hold", sub="b"))
+    assert gone.status_code == 204
+    again = await client.delete(f"/v1/disposal/holds/{second.json()['id']}", headers=auth("disposal:hold"))
+    assert again.status_code == 404
+    released = (await client.get("/v1/disposal/holds?include_released=true", headers=auth("disposal:hold"))).json()[
+        "items"
+    ]
+    assert released[0]["released_by"] == "b" and released[0]["released_at"]
+    assert (await client.get("/v1/disposal/holds", headers=auth("disposal:read"))).status_code == 403
+
+
+async def test_list_four_eyes_and_version_binding(client: httpx.AsyncClient, auth: Auth, files: dict[str, str]) -> None:
+    await _hold(client, auth, {"person_id": files["held"], "reason": "court_case"})
+    proposed = await client.post(
+        "/v1/disposal/lists", json={"as_of": AS_OF.isoformat()}, headers=auth("disposal:propose", sub="anna")
+    )
+    assert proposed.status_code == 201, proposed.text
+    doc = proposed.json()
+    assert doc["item_count"] == 2 and doc["held_count"] == 1
+    assert doc["counts"] == {"destroy": {"records_plan": 1, "sol_16_1_destroy": 1}}
+    assert doc["needs_approval"] is True and doc["status"] == "proposed"
+    url = f"/v1/disposal/lists/{doc['id']}"
+
+    by_proposer = auth("disposal:approve", sub="anna")
+    same = await client.post(f"{url}/approve", json={"digest": doc["digest"]}, headers=by_proposer)
+    assert same.status_code == 403 and same.json()["type"].endswith("disposal-four-eyes")
+    wrong = await client.post(f"{url}/approve", json={"digest": "0" * 64}, headers=auth("disposal:approve", sub="bo"))
+    assert wrong.status_code == 409 and wrong.json()["type"].endswith("disposal-list-changed")
+    approved = await client.post(
+        f"{url}/approve", json={"digest": doc["digest"]}, headers=auth("disposal:approve", sub="bo")
+    )
+    assert approved.status_code == 200
+    assert approved.json()["approved_by"] == "bo" and approved.json()["needs_approval"] is False
+
+    # Unchanged: a refresh keeps the version and the approval.
+    same_again = await client.post(f"{url}/refresh", headers=auth("disposal:propose", sub="anna"))
+    assert same_again.json()["version"] == 1 and same_again.json()["needs_approval"] is False
+    # A hold set since: a new version, approval needed again, the old digest refused.
+    await _hold(client, auth, {"case_id": files["due_case"], "reason": "supervision"})
+    changed = await client.post(f"{url}/refresh", headers=auth("disposal:propose", sub="anna"))
+    assert changed.json()["version"] == 2 and changed.json()["needs_approval"] is True
+    assert changed.json()["item_count"] == 1 and changed.json()["status"] == "proposed"
+    approver = auth("disposal:approve", sub="bo")
+    stale = await client.post(f"{url}/approve", json={"digest": doc["digest"]}, headers=approver)
+    assert stale.status_code == 409
+
+    listed = (await client.get("/v1/disposal/lists", headers=auth("disposal:read"))).json()["items"]
+    assert [item["id"] for item in listed] == [doc["id"]]
+    elsewhere = await client.get(url, headers=auth("disposal:read", committee="sn-annan"))
+    assert elsewhere.status_code == 404
+
+
+async def test_due_forecast_counts_only(client: httpx.AsyncClient, auth: Auth, files: dict[str, str]) -> None:
+    response = await client.get("/v1/disposal/due?before=2030-01-01", headers=auth("disposal:read"))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 4
+    assert body["counts"] == {"destroy": {"records_plan": 1, "sol_16_1_destroy": 3}}
+    assert body["by_due_year"] == {"2023": 1, "2025": 2, "2029": 1}
+    assert files["due"] not in response.text
