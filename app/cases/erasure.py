@@ -60,23 +60,26 @@ async def erase_cases(session: AsyncSession, case_ids: Sequence[str]) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def erase_unreferenced_persons(session: AsyncSession, person_ids: Collection[str]) -> list[str]:
-    """Delete those of the persons no remaining case refers to (as registered person or guardian),
-    with their names and contacts; a guardian's row stays while any file refers to it. Returns the
-    ids deleted."""
+async def unreferenced_persons(session: AsyncSession, person_ids: Collection[str]) -> list[str]:
+    """Those of the persons no case refers to (as registered person or guardian): a guardian's row
+    stays while any file refers to it."""
     if not person_ids:
         return []
     referred = exists().where(or_(CaseRow.person_id == PersonRow.id, CaseRow.guardian_person_id == PersonRow.id))
-    query = select(PersonRow.id).where(PersonRow.id.in_(list(person_ids)), ~referred)
-    gone = list((await session.scalars(query)).all())
-    if not gone:
-        return []
+    query = select(PersonRow.id).where(PersonRow.id.in_(list(person_ids)), ~referred).order_by(PersonRow.id)
+    return list((await session.scalars(query)).all())
+
+
+async def erase_persons(session: AsyncSession, person_ids: Sequence[str]) -> None:
+    """Delete the persons with their names and contacts (no case may refer to them any more)."""
+    if not person_ids:
+        return
+    ids = list(person_ids)
     for table in (PersonContactRow, PersonNameRow):
         await session.execute(
-            delete(table).where(table.person_id.in_(gone)).execution_options(synchronize_session=False)
+            delete(table).where(table.person_id.in_(ids)).execution_options(synchronize_session=False)
         )
-    await session.execute(delete(PersonRow).where(PersonRow.id.in_(gone)).execution_options(synchronize_session=False))
-    return gone
+    await session.execute(delete(PersonRow).where(PersonRow.id.in_(ids)).execution_options(synchronize_session=False))
 
 
 async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> int:

@@ -75,6 +75,18 @@ class Settings(BaseSettings):
     stats_threshold: int = Field(default=5, ge=2, le=100)
     stats_refresh_seconds: float = Field(default=600.0, ge=0)
 
+    # Disposal (gallring, README "Disposal"): archive packages are written to `archive_dir` (a ZIP
+    # each, or a folder), approved lists run in batches of `disposal_batch_size` files, and
+    # `iub worker` runs them every `disposal_interval_hours` unless `disposal_in_worker` is off.
+    archive_dir: Path = Path("var") / "archive"
+    archive_as_zip: bool = True
+    disposal_batch_size: int = Field(default=500, ge=1, le=10000)
+    disposal_in_worker: bool = True
+    disposal_interval_hours: float = Field(default=24.0, gt=0)
+    # The submitting organisation named in every package (E-ARK SIP15-20); default: the committee.
+    archive_submitting_organisation: str | None = None
+    archive_submitting_organisation_code: str | None = None
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env is not Env.prod:

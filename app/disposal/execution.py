@@ -1,0 +1,596 @@
+"""Executing approved disposal lists: bounded batches, each one transaction, resumable, provable.
+
+For each approved list whose date has come (`as_of` on or before the run's date):
+
+1. One runner per list: on PostgreSQL a session advisory lock keyed by the list (a second
+   machine skips the list while the first holds it); SQLite has a single runner.
+2. The first start checks the items against the approved digest and creates the run (the
+   disposal certificate); a later start resumes it.
+3. Batches of `disposal_batch_size` pending items, in item order, each in ONE transaction:
+   - the holds and the dates are read again: a held file, or one no longer due exactly as listed,
+     is left (`held`, `changed`) and counted;
+   - files to transfer are written as one archive package (E-ARK SIP) into `<archive_dir>/.staging`
+     and verified (`verify_package`) before anything is removed;
+   - every row of the files goes: cases with notes, plans, plan versions, sessions and coded
+     entries; the person (and a guardian no remaining file refers to) with names and contacts;
+     outbox events (dead letters too) and journal links; stored idempotent responses naming
+     them; released holds; audit rows are replaced by rows without case and person;
+   - the items are marked done (their ids cleared) and the counts and the package recorded on
+     the run, in the same transaction.
+   After the commit the package moves from `.staging` to `archive_dir`. A crash before the
+   commit leaves the items pending and an unrecorded package in `.staging`, which the retry
+   replaces; a crash after it leaves a recorded package in `.staging`, which the next start
+   moves. So no file is lost and none is transferred twice.
+4. A hold set while a batch runs cannot be lost: the hold's foreign key to the person or case
+   makes either the hold or the batch fail; a failed batch is retried and then sees the hold.
+
+`dry_run` reads and counts (with the same checks) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import hashlib
+import os
+import shutil
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.cases.erasure import (
+    deidentify_audit,
+    erase_cases,
+    erase_persons,
+    guardians_of,
+    identified_case_ids,
+    unreferenced_persons,
+)
+from app.catalog.models import CommitteeRow
+from app.core.db import Database, new_id
+from app.core.settings import Settings
+from app.disposal import metrics
+from app.disposal.archive import PackageMeta, PackageResult, verify_package, write_package
+from app.disposal.files import PERSON_FILE, digest_of, recheck
+from app.disposal.models import DisposalListItemRow, DisposalListRow, DisposalPackageRow, DisposalRunRow, HoldRow
+from app.disposal.policy import CommitteeDisposalPolicy, load_policies
+from app.disposal.records import RECORDS_DESCRIPTION, file_records
+from app.disposal.rules import DisposalAction
+from app.disposal.service import PolicyLoader
+from app.journal.erasure import erase_aggregates
+from app.kit.clock import now
+from app.kit.idempotency_erasure import erase_responses_naming
+
+log = structlog.get_logger("iub.disposal")
+
+STAGING = ".staging"
+_BATCH_ATTEMPTS = 3
+_DIGEST_CHUNK = 10000
+
+Progress = Callable[[int, int], None]  # (files handled so far in this list, files on the list)
+Hook = Callable[[int], None]  # called with the batch number
+
+
+@dataclass
+class Hooks:
+    """Test seams: called after the batch's package is verified (before the commit) and after the
+    batch committed. Raising from either is a crash at that point."""
+
+    before_commit: Hook | None = None
+    after_commit: Hook | None = None
+
+
+@dataclass
+class ListReport:
+    list_id: str
+    committee: str
+    run_id: str | None
+    dry_run: bool
+    done: dict[str, dict[str, int]] = field(default_factory=dict)  # action -> rule -> files
+    held: int = 0
+    changed: int = 0
+    packages: list[str] = field(default_factory=list)
+    skipped: str | None = None  # why the list was not run: "locked", "digest-mismatch"
+
+    @property
+    def files_done(self) -> int:
+        return sum(sum(rules.values()) for rules in self.done.values())
+
+
+class DigestMismatch(Exception):
+    """The list's items are not the version that was approved."""
+
+
+def _software_version() -> str:
+    try:
+        return version("iub")
+    except PackageNotFoundError:  # pragma: no cover - run from a source tree
+        return "0.0.0"
+
+
+def _lock_key(list_id: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"iub-disposal:{list_id}".encode()).digest()[:8], "big", signed=True)
+
+
+def _add(counts: dict[str, Any], path: tuple[str, ...], n: int = 1) -> dict[str, Any]:
+    """A copy of the nested counts with `n` added at `path` (a new object, so the JSON column updates)."""
+    out = copy.deepcopy(counts)
+    node: dict[str, Any] = out
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = int(node.get(path[-1], 0)) + n
+    return out
+
+
+class DisposalRunner:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        policies: PolicyLoader = load_policies,
+        batch_size: int | None = None,
+        progress: Progress | None = None,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.policies = policies
+        self.batch_size = batch_size or settings.disposal_batch_size
+        self.progress = progress
+        self.hooks = hooks or Hooks()
+        self.archive_dir = Path(settings.archive_dir)
+        self.staging = self.archive_dir / STAGING
+
+    # --- which lists ---------------------------------------------------------------------------------
+
+    async def runnable_lists(self, as_of: dt.date) -> list[DisposalListRow]:
+        async with self.db.sessions() as session:
+            query = (
+                select(DisposalListRow)
+                .where(DisposalListRow.status.in_(("approved", "executing")), DisposalListRow.as_of <= as_of)
+                .order_by(DisposalListRow.as_of, DisposalListRow.id)
+            )
+            rows = (await session.scalars(query)).all()
+        return [row for row in rows if row.approved_digest == row.digest]
+
+    async def run(self, *, as_of: dt.date, dry_run: bool = False) -> list[ListReport]:
+        reports = []
+        for listed in await self.runnable_lists(as_of):
+            if dry_run:
+                reports.append(await self._dry_run(listed))
+            else:
+                reports.append(await self._execute(listed))
+        return reports
+
+    # --- dry run -------------------------------------------------------------------------------------
+
+    async def _dry_run(self, listed: DisposalListRow) -> ListReport:
+        report = ListReport(listed.id, listed.committee, None, dry_run=True)
+        async with self.db.sessions() as session:
+            policy = await self.policies(session, listed.committee)
+            last_id = 0
+            handled = 0
+            while True:
+                items = await self._pending(session, listed.id, after=last_id, lock=False)
+                if not items:
+                    break
+                last_id = items[-1].id
+                go, held, changed = await self._check(session, listed, policy, items)
+                for item in go:
+                    report.done = _add(report.done, (item.action, item.rule))
+                report.held += len(held)
+                report.changed += len(changed)
+                handled += len(items)
+                if self.progress:
+                    self.progress(handled, listed.item_count)
+            await session.rollback()
+        return report
+
+    # --- execution -----------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _list_lock(self, list_id: str) -> AsyncIterator[bool]:
+        if not self.db.is_postgresql:
+            yield True
+            return
+        key = _lock_key(list_id)
+        async with self.db.engine.connect() as connection:
+            got = bool(await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+            await connection.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    await connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    await connection.commit()
+
+    async def _execute(self, listed: DisposalListRow) -> ListReport:
+        report = ListReport(listed.id, listed.committee, None, dry_run=False)
+        async with self._list_lock(listed.id) as got:
+            if not got:
+                report.skipped = "locked"
+                log.info("disposal_list_locked", list_id=listed.id)
+                return report
+            try:
+                run = await self._start(listed.id)
+            except DigestMismatch:
+                report.skipped = "digest-mismatch"
+                log.error("disposal_digest_mismatch", list_id=listed.id)
+                return report
+            if run is None:  # finished meanwhile by another runner
+                return report
+            report.run_id = run.id
+            await self._recover_staging(run.id)
+            async with self.db.sessions() as session:
+                policy = await self.policies(session, listed.committee)
+                committee_name = await session.scalar(
+                    select(CommitteeRow.name).where(CommitteeRow.id == listed.committee)
+                )
+            handled = await self._handled(listed.id)
+            while True:
+                outcome = await self._batch_with_retries(run.id, listed, policy, committee_name or listed.committee)
+                if outcome is None:
+                    break
+                handled += outcome.items
+                for (action, rule), n in outcome.done.items():
+                    report.done = _add(report.done, (action, rule), n)
+                report.held += outcome.held
+                report.changed += outcome.changed
+                if outcome.package is not None:
+                    report.packages.append(outcome.package)
+                if self.progress:
+                    self.progress(handled, listed.item_count)
+            await self._finish(run.id, listed.id)
+        return report
+
+    async def _handled(self, list_id: str) -> int:
+        async with self.db.sessions() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(DisposalListItemRow)
+                    .where(DisposalListItemRow.list_id == list_id, DisposalListItemRow.status != "pending")
+                )
+                or 0
+            )
+
+    async def _start(self, list_id: str) -> DisposalRunRow | None:
+        async with self.db.sessions() as session, session.begin():
+            listed = (
+                await session.scalars(select(DisposalListRow).where(DisposalListRow.id == list_id).with_for_update())
+            ).one()
+            run = (await session.scalars(select(DisposalRunRow).where(DisposalRunRow.list_id == list_id))).one_or_none()
+            if run is not None:
+                return None if run.status == "finished" else run
+            if listed.approved_digest != listed.digest or await self._items_digest(session, list_id) != listed.digest:
+                raise DigestMismatch
+            assert listed.approved_by is not None and listed.approved_version is not None
+            run = DisposalRunRow(
+                id=new_id(),
+                list_id=list_id,
+                committee=listed.committee,
+                as_of=listed.as_of,
+                list_version=listed.approved_version,
+                list_digest=listed.digest,
+                proposed_by=listed.proposed_by,
+                approved_by=listed.approved_by,
+                status="running",
+                started_at=now(),
+                batches=0,
+                counts={"done": {}, "held": {}, "changed": {}},
+            )
+            session.add(run)
+            listed.status = "executing"
+            return run
+
+    async def _items_digest(self, session: AsyncSession, list_id: str) -> str:
+        lines: list[str] = []
+        query = (
+            select(
+                DisposalListItemRow.kind,
+                DisposalListItemRow.person_id,
+                DisposalListItemRow.case_id,
+                DisposalListItemRow.action,
+                DisposalListItemRow.rule,
+                DisposalListItemRow.due_on,
+            )
+            .where(DisposalListItemRow.list_id == list_id)
+            .order_by(DisposalListItemRow.id)
+            .execution_options(yield_per=_DIGEST_CHUNK)
+        )
+        result = await session.stream(query)
+        async for kind, person_id, case_id, action, rule, due_on in result:
+            subject = person_id if kind == PERSON_FILE else case_id
+            lines.append(f"{kind}|{subject}|{action}|{rule}|{due_on}\n")
+        return digest_of(lines)
+
+    async def _finish(self, run_id: str, list_id: str) -> None:
+        async with self.db.sessions() as session, session.begin():
+            run = await session.get(DisposalRunRow, run_id, with_for_update=True)
+            assert run is not None
+            if run.status == "finished":
+                return
+            pending = await session.scalar(
+                select(DisposalListItemRow.id)
+                .where(DisposalListItemRow.list_id == list_id, DisposalListItemRow.status == "pending")
+                .limit(1)
+            )
+            if pending is not None:
+                return
+            run.status = "finished"
+            run.finished_at = now()
+            await session.execute(
+                update(DisposalListRow).where(DisposalListRow.id == list_id).values(status="executed")
+            )
+        log.info("disposal_run_finished", run_id=run_id, list_id=list_id)
+
+    async def _pending(
+        self, session: AsyncSession, list_id: str, *, after: int = 0, lock: bool
+    ) -> list[DisposalListItemRow]:
+        query = (
+            select(DisposalListItemRow)
+            .where(
+                DisposalListItemRow.list_id == list_id,
+                DisposalListItemRow.status == "pending",
+                DisposalListItemRow.id > after,
+            )
+            .order_by(DisposalListItemRow.id)
+            .limit(self.batch_size)
+        )
+        if lock and self.db.is_postgresql:
+            query = query.with_for_update(skip_locked=True)
+        return list((await session.scalars(query)).all())
+
+    async def _check(
+        self,
+        session: AsyncSession,
+        listed: DisposalListRow,
+        policy: CommitteeDisposalPolicy,
+        items: list[DisposalListItemRow],
+    ) -> tuple[list[DisposalListItemRow], list[DisposalListItemRow], list[DisposalListItemRow]]:
+        persons = {i.person_id: (i.action, i.rule) for i in items if i.kind == PERSON_FILE and i.person_id}
+        records = {i.case_id: (i.action, i.rule) for i in items if i.kind != PERSON_FILE and i.case_id}
+        checked = await recheck(session, listed.committee, policy, listed.as_of, persons, records)
+        go, held, changed = [], [], []
+        for item in items:
+            subject = item.person_id if item.kind == PERSON_FILE else item.case_id
+            if subject in checked.go:
+                go.append(item)
+            elif subject in checked.held:
+                held.append(item)
+            else:
+                changed.append(item)
+        return go, held, changed
+
+    async def _batch_with_retries(
+        self, run_id: str, listed: DisposalListRow, policy: CommitteeDisposalPolicy, committee_name: str
+    ) -> _BatchOutcome | None:
+        for attempt in range(1, _BATCH_ATTEMPTS + 1):
+            try:
+                return await self._batch(run_id, listed, policy, committee_name)
+            except IntegrityError:
+                # A hold (or a new entry) arrived on a file of this batch while it ran: the batch is
+                # rolled back and made again, and the check then sees it.
+                log.warning("disposal_batch_conflict", run_id=run_id, attempt=attempt)
+                if attempt == _BATCH_ATTEMPTS:
+                    raise
+        return None  # pragma: no cover
+
+    async def _batch(
+        self, run_id: str, listed: DisposalListRow, policy: CommitteeDisposalPolicy, committee_name: str
+    ) -> _BatchOutcome | None:
+        staged: PackageResult | None = None
+        async with self.db.sessions() as session:
+            try:
+                async with session.begin():
+                    run = await session.get(DisposalRunRow, run_id, with_for_update=True)
+                    assert run is not None
+                    items = await self._pending(session, listed.id, lock=True)
+                    if not items:
+                        return None
+                    batch = run.batches + 1
+                    go, held, changed = await self._check(session, listed, policy, items)
+                    transfer = [i for i in go if i.action == DisposalAction.ARCHIVE_TRANSFER]
+                    if transfer:
+                        staged = await self._package(session, listed, run, batch, transfer, committee_name)
+                    await self._erase(session, listed.committee, go)
+                    outcome = await self._record(session, run, batch, go, held, changed, staged)
+                    if self.hooks.before_commit:
+                        self.hooks.before_commit(batch)
+            except BaseException:
+                if staged is not None:
+                    _remove(staged.path)
+                raise
+        if staged is not None:
+            self._publish(staged.name)
+        metrics.record_batch(outcome)
+        if self.hooks.after_commit:
+            self.hooks.after_commit(outcome.batch)
+        return outcome
+
+    async def _package(
+        self,
+        session: AsyncSession,
+        listed: DisposalListRow,
+        run: DisposalRunRow,
+        batch: int,
+        items: list[DisposalListItemRow],
+        committee_name: str,
+    ) -> PackageResult:
+        persons = {i.person_id: i.rule for i in items if i.kind == PERSON_FILE and i.person_id}
+        records = {i.case_id: i.rule for i in items if i.kind != PERSON_FILE and i.case_id}
+        documents = await file_records(session, listed.committee, persons, records)
+        package_id = f"iub-{listed.committee}-{listed.as_of:%Y%m%d}-{run.id[:8]}-{batch:05d}"
+        meta = PackageMeta(
+            package_id=package_id,
+            label=f"Gallring med överlämnande till arkiv, {committee_name}, {listed.as_of.isoformat()}, del {batch}",
+            committee_id=listed.committee,
+            committee_name=committee_name,
+            created_at=now().replace(microsecond=0),
+            software_name="iub",
+            software_version=_software_version(),
+            submitting_organisation=self.settings.archive_submitting_organisation or committee_name,
+            submitting_organisation_code=self.settings.archive_submitting_organisation_code or listed.committee,
+            records_description=RECORDS_DESCRIPTION,
+        )
+        name = f"{package_id}.zip" if self.settings.archive_as_zip else package_id
+        if (self.archive_dir / name).exists():
+            # Published but not recorded cannot happen (publishing follows the commit): refuse to guess.
+            raise FileExistsError(f"archive package {name} exists but no run recorded it")
+        _remove(self.staging / name)  # an unrecorded package of a batch that did not commit
+        result = write_package(self.staging, meta, documents, as_zip=self.settings.archive_as_zip)
+        verify_package(result)  # raises PackageInvalid: nothing is removed
+        return result
+
+    async def _erase(self, session: AsyncSession, committee: str, go: list[DisposalListItemRow]) -> None:
+        persons = sorted(i.person_id for i in go if i.kind == PERSON_FILE and i.person_id)
+        records = sorted(i.case_id for i in go if i.kind != PERSON_FILE and i.case_id)
+        case_ids = sorted({*await identified_case_ids(session, persons), *records})
+        candidates = set(persons) | await guardians_of(session, case_ids)
+        if case_ids:
+            await session.execute(
+                delete(HoldRow)
+                .where(HoldRow.case_id.in_(case_ids), HoldRow.released_at.is_not(None))
+                .execution_options(synchronize_session=False)
+            )
+        await erase_aggregates(session, case_ids, [])
+        await erase_cases(session, case_ids)
+        standing = set(
+            (
+                await session.scalars(
+                    select(HoldRow.person_id).where(
+                        HoldRow.person_id.in_(sorted(candidates)), HoldRow.released_at.is_(None)
+                    )
+                )
+            ).all()
+        )
+        gone = await unreferenced_persons(session, sorted(candidates - {p for p in standing if p}))
+        if gone:
+            await session.execute(
+                delete(HoldRow).where(HoldRow.person_id.in_(gone)).execution_options(synchronize_session=False)
+            )
+        await erase_aggregates(session, [], gone)
+        await erase_persons(session, gone)
+        await erase_responses_naming(session, [*case_ids, *gone])
+        await deidentify_audit(session, case_ids, gone)
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        run: DisposalRunRow,
+        batch: int,
+        go: list[DisposalListItemRow],
+        held: list[DisposalListItemRow],
+        changed: list[DisposalListItemRow],
+        staged: PackageResult | None,
+    ) -> _BatchOutcome:
+        items = DisposalListItemRow
+        if go:
+            await session.execute(
+                update(items)
+                .where(items.id.in_([i.id for i in go]))
+                .values(status="done", batch=batch, person_id=None, case_id=None)
+                .execution_options(synchronize_session=False)
+            )
+        for status, group in (("held", held), ("changed", changed)):
+            if group:
+                await session.execute(
+                    update(items)
+                    .where(items.id.in_([i.id for i in group]))
+                    .values(status=status, batch=batch)
+                    .execution_options(synchronize_session=False)
+                )
+        done = Counter((i.action, i.rule) for i in go)
+        counts = run.counts
+        for (action, rule), n in done.items():
+            counts = _add(counts, ("done", action, rule), n)
+        for key, group in (("held", held), ("changed", changed)):
+            for rule, n in Counter(i.rule for i in group).items():
+                counts = _add(counts, (key, rule), n)
+        run.counts = counts
+        run.batches = batch
+        if staged is not None:
+            session.add(
+                DisposalPackageRow(
+                    id=new_id(),
+                    run_id=run.id,
+                    batch=batch,
+                    name=staged.name,
+                    sha256=staged.sha256,
+                    size=staged.size,
+                    file_count=staged.file_count,
+                    created_at=now(),
+                )
+            )
+        return _BatchOutcome(
+            batch=batch,
+            items=len(go) + len(held) + len(changed),
+            done=dict(done),
+            held=len(held),
+            changed=len(changed),
+            package=staged.name if staged else None,
+            package_bytes=staged.size if staged else 0,
+        )
+
+    # --- the package directory -------------------------------------------------------------------
+
+    def _publish(self, name: str) -> None:
+        source = self.staging / name
+        if not source.exists():
+            return
+        os.replace(source, self.archive_dir / name)
+        _fsync_dir(self.archive_dir)
+
+    async def _recover_staging(self, run_id: str) -> None:
+        """Publish what a crash after a commit left in staging; drop what no run recorded."""
+        if not self.staging.exists():
+            return
+        async with self.db.sessions() as session:
+            recorded = set(
+                (
+                    await session.scalars(select(DisposalPackageRow.name).where(DisposalPackageRow.run_id == run_id))
+                ).all()
+            )
+        for entry in self.staging.iterdir():
+            if entry.name.startswith("."):
+                continue  # lock files and spools of a writer
+            if entry.name in recorded:
+                self._publish(entry.name)
+            elif run_id[:8] in entry.name:
+                _remove(entry)
+
+
+@dataclass(frozen=True)
+class _BatchOutcome:
+    batch: int
+    items: int
+    done: dict[tuple[str, str], int]
+    held: int
+    changed: int
+    package: str | None
+    package_bytes: int
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
