@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from app.catalog.domain import Committee, Decision
 from app.core.settings import Settings, get_settings
+from app.disposal.cli import disposal_cli
 
 # No "pretty" tracebacks: they are printed raw (with local variables, if asked), past the masker;
 # an uncaught exception is logged by `main` like every other line.
@@ -25,6 +26,7 @@ catalog_cli = typer.Typer(help="The catalog of committee decisions.", no_args_is
 cli.add_typer(catalog_cli, name="catalog")
 stats_cli = typer.Typer(help="Unit-level follow-up statistics.", no_args_is_help=True)
 cli.add_typer(stats_cli, name="stats")
+cli.add_typer(disposal_cli, name="disposal")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
@@ -254,11 +256,20 @@ async def _worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)  # finish the batch in hand, then exit
+        disposal = asyncio.create_task(_disposal_daily(db, settings, stop)) if settings.disposal_in_worker else None
         await dispatcher.run_forever(stop)
+        if disposal is not None:
+            await disposal
         return 0
     finally:
         await client.aclose()
         await db.dispose()
+
+
+async def _disposal_daily(db: Any, settings: Settings, stop: asyncio.Event) -> None:
+    from app.disposal.schedule import run_daily
+
+    await run_daily(db, settings, stop)
 
 
 @cli.command("journal-sim")

@@ -141,8 +141,10 @@ class DisposalRunner:
         batch_size: int | None = None,
         progress: Progress | None = None,
         hooks: Hooks | None = None,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         self.db = db
+        self.should_stop = should_stop or (lambda: False)
         self.settings = settings
         self.policies = policies
         self.batch_size = batch_size or settings.disposal_batch_size
@@ -166,6 +168,8 @@ class DisposalRunner:
     async def run(self, *, as_of: dt.date, dry_run: bool = False) -> list[ListReport]:
         reports = []
         for listed in await self.runnable_lists(as_of):
+            if self.should_stop():
+                break
             if dry_run:
                 reports.append(await self._dry_run(listed))
             else:
@@ -237,7 +241,7 @@ class DisposalRunner:
                     select(CommitteeRow.name).where(CommitteeRow.id == listed.committee)
                 )
             handled = await self._handled(listed.id)
-            while True:
+            while not self.should_stop():  # stop between batches; the next start resumes
                 outcome = await self._batch_with_retries(run.id, listed, policy, committee_name or listed.committee)
                 if outcome is None:
                     break

@@ -144,3 +144,38 @@ async def test_due_forecast_counts_only(client: httpx.AsyncClient, auth: Auth, f
     assert body["counts"] == {"destroy": {"records_plan": 1, "sol_16_1_destroy": 3}}
     assert body["by_due_year"] == {"2023": 1, "2025": 2, "2029": 1}
     assert files["due"] not in response.text
+
+
+async def test_certificates_and_metrics_after_a_run(
+    client: httpx.AsyncClient, auth: Auth, files: dict[str, str], db: Database, settings: Any, tmp_path: Any
+) -> None:
+    from app.disposal.execution import DisposalRunner
+
+    proposed = await client.post(
+        "/v1/disposal/lists", json={"as_of": AS_OF.isoformat()}, headers=auth("disposal:propose", sub="anna")
+    )
+    list_id, digest = proposed.json()["id"], proposed.json()["digest"]
+    approver = auth("disposal:approve", sub="bo")
+    assert (
+        await client.post(f"/v1/disposal/lists/{list_id}/approve", json={"digest": digest}, headers=approver)
+    ).status_code == 200
+
+    runner = DisposalRunner(db, settings.model_copy(update={"archive_dir": tmp_path}), policies=_policy)
+    [report] = await runner.run(as_of=AS_OF)
+    assert report.files_done == 3 and report.packages == []  # nothing kept for research: all destroyed
+
+    runs = (await client.get("/v1/disposal/runs", headers=auth("disposal:read"))).json()["items"]
+    assert [r["id"] for r in runs] == [report.run_id]
+    certificate = (await client.get(f"/v1/disposal/runs/{report.run_id}", headers=auth("disposal:read"))).json()
+    assert certificate["list_id"] == list_id and certificate["status"] == "finished"
+    assert certificate["proposed_by"] == "anna" and certificate["approved_by"] == "bo"
+    assert certificate["counts"]["done"] == {"destroy": {"records_plan": 1, "sol_16_1_destroy": 2}}
+    assert certificate["list_digest"] == digest and certificate["finished_at"]
+    for value in (files["due"], files["held"], files["due_case"], files["held_case"]):
+        assert value not in str(certificate)
+    listed = (await client.get(f"/v1/disposal/lists/{list_id}", headers=auth("disposal:read"))).json()
+    assert listed["status"] == "executed"
+    assert (await client.get("/v1/disposal/runs/" + "0" * 36, headers=auth("disposal:read"))).status_code == 404
+
+    metrics = (await client.get("/metrics")).text
+    assert 'iub_disposal_files_total{action="destroy",rule="sol_16_1_destroy"}' in metrics
