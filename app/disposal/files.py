@@ -6,7 +6,8 @@ to the child's file). Its last entry is the latest `last_entry_on` of those case
 in any of them moves the date. Records of exempted interventions (SoL 14 kap. 4-5 §§) have no
 identity and are no personakt: each is its own item under the committee's records plan.
 
-A file is held while a hold stands on the person or on any of the file's cases.
+A file is held while a hold stands on the person or on any of the file's cases, and is not due
+while any of its cases is open (the register data of an ongoing intervention remains, SoL 16:1).
 """
 
 from __future__ import annotations
@@ -75,17 +76,20 @@ def _person_files_query(committee: str, policy: CommitteeDisposalPolicy):  # typ
     municipal = (
         func.sum(case((CaseRow.unit.in_(private_units), 0), else_=1)) if private_units else func.count(CaseRow.id)
     )
+    still_open = func.sum(case((CaseRow.status != "closed", 1), else_=0))
     return (
-        select(PersonRow.id, PersonRow.personnummer, func.max(CaseRow.last_entry_on), municipal)
+        select(PersonRow.id, PersonRow.personnummer, func.max(CaseRow.last_entry_on), municipal, still_open)
         .join(CaseRow, CaseRow.person_id == PersonRow.id)
         .where(PersonRow.committee == committee, CaseRow.committee == committee, CaseRow.identity == "identified")
         .group_by(PersonRow.id, PersonRow.personnummer)
     )
 
 
-def _person_verdict(policy: CommitteeDisposalPolicy, personnummer: str, last: dt.date, municipal: int) -> Verdict:
+def _person_verdict(
+    policy: CommitteeDisposalPolicy, personnummer: str, last: dt.date, municipal: int, still_open: int
+) -> Verdict:
     return person_file_verdict(
-        last_entry_on=last,
+        last_entry_on=None if still_open else last,
         personnummer=personnummer,
         exemption=policy.exemption,
         provider=_provider(policy, int(municipal or 0)),
@@ -130,8 +134,8 @@ async def due_files(session: AsyncSession, committee: str, policy: CommitteeDisp
     held_p = await held_persons(session, committee)
     cutoff = _years_before(as_of, SHORTEST_RETENTION_YEARS) + dt.timedelta(days=1)  # 29 February
     query = _person_files_query(committee, policy).having(func.max(CaseRow.last_entry_on) <= cutoff)
-    async for person_id, personnummer, last, municipal in _stream(session, query):
-        verdict = _person_verdict(policy, personnummer, last, municipal)
+    async for person_id, personnummer, last, municipal, still_open in _stream(session, query):
+        verdict = _person_verdict(policy, personnummer, last, municipal, still_open)
         if not is_due(verdict, as_of):
             continue
         if person_id in held_p:
@@ -143,6 +147,7 @@ async def due_files(session: AsyncSession, committee: str, policy: CommitteeDisp
         records = select(CaseRow.id, CaseRow.last_entry_on).where(
             CaseRow.committee == committee,
             CaseRow.identity == "anonymous",
+            CaseRow.status == "closed",
             CaseRow.last_entry_on <= _years_before(as_of, policy.retention_years) + dt.timedelta(days=1),
         )
         async for case_id, last in _stream(session, records):
@@ -203,7 +208,7 @@ async def recheck(
             if row is None:
                 changed.add(person_id)
                 continue
-            verdict = _person_verdict(policy, row[1], row[2], row[3])
+            verdict = _person_verdict(policy, row[1], row[2], row[3], row[4])
             if is_due(verdict, as_of) and (str(verdict.action), verdict.rule) == listed:
                 go.add(person_id)
             else:
@@ -213,7 +218,10 @@ async def recheck(
         held_c = await held_cases(session, committee, ids)
         rows = await session.execute(
             select(CaseRow.id, CaseRow.last_entry_on).where(
-                CaseRow.id.in_(ids), CaseRow.committee == committee, CaseRow.identity == "anonymous"
+                CaseRow.id.in_(ids),
+                CaseRow.committee == committee,
+                CaseRow.identity == "anonymous",
+                CaseRow.status == "closed",
             )
         )
         current_r = {case_id: last for case_id, last in rows.all()}
@@ -239,14 +247,15 @@ async def iter_due_before(
     """Files whose due date is before `before` (for planning); held ones included."""
     cutoff = _years_before(before, SHORTEST_RETENTION_YEARS) + dt.timedelta(days=1)  # 29 February
     query = _person_files_query(committee, policy).having(func.max(CaseRow.last_entry_on) <= cutoff)
-    async for person_id, personnummer, last, municipal in _stream(session, query):
-        verdict = _person_verdict(policy, personnummer, last, municipal)
+    async for person_id, personnummer, last, municipal, still_open in _stream(session, query):
+        verdict = _person_verdict(policy, personnummer, last, municipal, still_open)
         if verdict.due_on is not None and verdict.due_on < before and verdict.action is not DisposalAction.KEEP:
             yield DueFile(PERSON_FILE, person_id, verdict)
     if policy.retention_years is not None:
         records = select(CaseRow.id, CaseRow.last_entry_on).where(
             CaseRow.committee == committee,
             CaseRow.identity == "anonymous",
+            CaseRow.status == "closed",
             CaseRow.last_entry_on <= _years_before(before, policy.retention_years) + dt.timedelta(days=1),
         )
         async for case_id, last in _stream(session, records):

@@ -71,7 +71,7 @@ class Person:
     committee: str
     pnr: str
     name: str
-    cases: list[tuple[str, str, dt.date]] = field(default_factory=list)  # (case id, unit, last entry)
+    cases: list[tuple[str, str, dt.date, bool]] = field(default_factory=list)  # (case id, unit, last entry, open)
     guardian_of: list[str] = field(default_factory=list)  # persons whose cases name this one as guardian
     held: bool = False
 
@@ -79,7 +79,9 @@ class Person:
 @dataclass
 class Scenario:
     persons: dict[str, Person] = field(default_factory=dict)
-    records: dict[str, tuple[str, dt.date]] = field(default_factory=dict)  # exempted case id -> committee, last
+    records: dict[str, tuple[str, dt.date, bool]] = field(
+        default_factory=dict
+    )  # exempted case -> committee, last, open
     held_records: set[str] = field(default_factory=set)
 
     def expected_person_files(self) -> dict[str, tuple[str, str]]:
@@ -89,9 +91,10 @@ class Scenario:
             if not p.cases or p.held:
                 continue
             policy = POLICIES[p.committee]
-            municipal = any(policy.provider(unit) is ProviderKind.MUNICIPAL for _, unit, _ in p.cases)
+            municipal = any(policy.provider(unit) is ProviderKind.MUNICIPAL for _, unit, _, _ in p.cases)
+            still_open = any(is_open for *_, is_open in p.cases)
             verdict = person_file_verdict(
-                last_entry_on=max(last for _, _, last in p.cases),
+                last_entry_on=None if still_open else max(last for _, _, last, _ in p.cases),
                 personnummer=p.pnr,
                 exemption=policy.exemption,
                 provider=ProviderKind.MUNICIPAL if municipal else ProviderKind.PRIVATE,
@@ -102,8 +105,9 @@ class Scenario:
 
     def expected_records(self) -> dict[str, tuple[str, str]]:
         out = {}
-        for case_id, (committee, last) in self.records.items():
-            verdict = exempted_record_verdict(last_entry_on=last, retention_years=POLICIES[committee].retention_years)
+        for case_id, (committee, last, is_open) in self.records.items():
+            retention = POLICIES[committee].retention_years
+            verdict = exempted_record_verdict(last_entry_on=None if is_open else last, retention_years=retention)
             if case_id not in self.held_records and is_due(verdict, AS_OF):
                 out[case_id] = (str(verdict.action), verdict.rule)
         return out
@@ -143,7 +147,7 @@ async def build(db: Database, per_committee: int, *, seed: int = 10) -> Scenario
         scenario.persons[p.id] = p
         return p
 
-    def case(p: Person, unit: str, last: dt.date, guardian: Person | None = None) -> str:
+    def case(p: Person, unit: str, last: dt.date, guardian: Person | None = None, open_case: bool = False) -> str:
         cid = rows.case(
             p.committee,
             unit,
@@ -152,8 +156,9 @@ async def build(db: Database, per_committee: int, *, seed: int = 10) -> Scenario
             last_entry_on=last,
             note_text=f"Samtal med {p.name} ({p.pnr})",
             pnr=p.pnr,
+            open_case=open_case,
         )
-        p.cases.append((cid, unit, last))
+        p.cases.append((cid, unit, last, open_case))
         if guardian is not None:
             guardian.guardian_of.append(p.id)
         return cid
@@ -185,10 +190,14 @@ async def build(db: Database, per_committee: int, *, seed: int = 10) -> Scenario
                 holds.append({"case_id": cid, "unit": p.cases[0][1]})
             elif kind == 7 and i % 20 == 7:  # a released hold does not hold
                 holds.append({"person_id": p.id, "released": True})
+            elif kind == 8:  # an open case keeps the whole file (SoL 16:1), however old
+                case(p, rng.choice(units), dt.date(2018, 1, 1), open_case=True)
             if i % 3 == 0:  # an exempted record
                 last_r = rng.choice(LAST_ENTRIES)
-                rid = rows.case(committee, rng.choice(units), last_entry_on=last_r, note_text="Anonymt samtal")
-                scenario.records[rid] = (committee, last_r)
+                still = i % 9 == 0
+                unit_r = rng.choice(units)
+                rid = rows.case(committee, unit_r, last_entry_on=last_r, note_text="Anonymt samtal", open_case=still)
+                scenario.records[rid] = (committee, last_r, still)
                 if i % 30 == 0:
                     scenario.held_records.add(rid)
                     holds.append({"case_id": rid, "unit": "unit-a", "record": True})

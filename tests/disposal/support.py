@@ -101,6 +101,7 @@ class Seed:
         note_text: str = "Samtal genomfört.",
         notes: int = 1,
         pnr: str | None = None,
+        open_case: bool = False,
     ) -> str:
         cid = new_id()
         identified = person_id is not None
@@ -121,11 +122,10 @@ class Seed:
             person_id=person_id,
             guardian_person_id=guardian_person_id,
             participant_code=None if identified else "IUB-" + uuid.uuid4().hex[:8].upper(),
-            status="closed",
+            status="in_progress" if open_case else "closed",
             opened_on=last_entry_on - dt.timedelta(days=30),
-            closed_on=last_entry_on,
+            closed_on=None if open_case else last_entry_on,
             last_entry_on=last_entry_on,
-            disposal_due_on=None,
             created_by="seed",
             created_at=T0,
             updated_at=T0,

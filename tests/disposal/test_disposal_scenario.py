@@ -81,7 +81,7 @@ async def assert_outcome(db: Database, scenario: sc.Scenario, archive: Path, run
 
     # Exactly the due files went: their cases, and their persons unless still a guardian.
     for p in scenario.persons.values():
-        for case_id, _, _ in p.cases:
+        for case_id, *_ in p.cases:
             assert (case_id in cases_left) == (p.id not in files), "a file went that was not due, or the reverse"
     assert persons_left.isdisjoint(scenario.removed_persons())
     kept = {p.id for p in scenario.persons.values()} - scenario.removed_persons()
