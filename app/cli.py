@@ -233,36 +233,30 @@ async def _worker(
     import signal
 
     from app.core.db import Database
-    from app.journal.runtime import build_dispatcher, build_journal, journal_client
+    from app.core.tracing import configure_tracing, instrument_database
+    from app.journal.runtime import run_worker
 
     db = Database.connect(settings.database_url)
-    client = journal_client(settings, connections=min(concurrency, 16))
-    options: dict[str, float | int] = {
-        "concurrency": concurrency,
-        "batch_size": batch_size,
-        "poll_interval": poll_seconds,
-    }
+    if configure_tracing(settings):
+        instrument_database(db)
+    options: dict[str, float | int] = {"batch_size": batch_size, "poll_interval": poll_seconds}
     if lease_seconds is not None:
         options["lease_seconds"] = lease_seconds
         options["event_timeout"] = min(3 * settings.journal_timeout_seconds + 1, lease_seconds / 2)
-    dispatcher = build_dispatcher(db, build_journal(settings, client), settings, **options)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Requests in flight finish, events not yet begun are released, the batch completes: then exit.
+        loop.add_signal_handler(sig, stop.set)
     try:
         if once:
-            total = 0
-            while (delivered := await dispatcher.run_once()) or dispatcher.last_cycle.claimed:
-                total += delivered
-            return total
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)  # finish the batch in hand, then exit
+            return await run_worker(db, settings, stop, concurrency=concurrency, once=True, options=options)
         disposal = asyncio.create_task(_disposal_daily(db, settings, stop)) if settings.disposal_in_worker else None
-        await dispatcher.run_forever(stop)
+        await run_worker(db, settings, stop, concurrency=concurrency, options=options)
         if disposal is not None:
             await disposal
         return 0
     finally:
-        await client.aclose()
         await db.dispose()
 
 

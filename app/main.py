@@ -22,6 +22,7 @@ from app.core.errors import document_common_problems, install_problem_handlers
 from app.core.guard import RequestGuardMiddleware
 from app.core.logging import RequestContextMiddleware, configure_logging
 from app.core.settings import Settings, get_settings
+from app.core.tracing import TracingMiddleware, configure_tracing, instrument_database
 from app.disposal.router import router as disposal_router
 from app.eligibility.router import router as eligibility_router
 from app.journal.router import metrics_router as outbox_metrics_router
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         owns_db = database is None
         db = database or Database.connect(settings.database_url)
         app.state.db = db
+        instrument_database(db)
         await app.state.verifier.prefetch()
         store: CatalogStore = app.state.catalog
         await store.reload(db)
@@ -133,6 +135,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     # Added first, so it runs inside the request context (its answers carry the request id).
     app.add_middleware(RequestGuardMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    if configure_tracing(settings):
+        app.add_middleware(TracingMiddleware)  # outermost: the span covers the whole request
 
     for router in (
         health.router,

@@ -143,27 +143,21 @@ async def _insert(url: str, rows: list[dict[str, Any]]) -> float:
 
 
 async def _drain(url: str, journal_url: str, total: int, concurrency: int) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) to deliver `total` events with one dispatcher."""
+    """(wall seconds, CPU seconds of this process) to deliver `total` events as `iub worker --once
+    --concurrency N` does (`app.journal.runtime.run_worker`)."""
     from app.core.db import Database
     from app.core.settings import Settings
-    from app.journal.runtime import build_dispatcher, build_journal, journal_client
+    from app.journal.runtime import run_worker
 
     settings = Settings(journal_base_url=journal_url, journal_timeout_seconds=30)
     db = Database.connect(url)
-    client = journal_client(settings, connections=concurrency)
-    dispatcher = build_dispatcher(db, build_journal(settings, client), settings, concurrency=concurrency)
-    delivered = 0
     try:
         started, cpu_started = time.perf_counter(), time.process_time()
-        idle = 0
-        while delivered < total and idle < 50:
-            delivered += await dispatcher.run_once()
-            idle = 0 if dispatcher.last_cycle.claimed else idle + 1
+        delivered = await run_worker(db, settings, asyncio.Event(), concurrency=concurrency, once=True)
         if delivered < total:
             raise RuntimeError(f"only {delivered} of {total} events were delivered")
         return time.perf_counter() - started, time.process_time() - cpu_started
     finally:
-        await client.aclose()
         await db.dispose()
 
 
@@ -202,7 +196,8 @@ async def run(config: RunConfig) -> SectionReport:
             report.add("Simulator peak resident memory after the drain", f"{simulator.peak_rss_mb():.0f} MB")
         report.note(
             f"{label}; the backlog was inserted in {insert_seconds:.1f} s (executemany). Batches of 200 cases, "
-            f"{concurrency} cases in flight, {concurrency} keep-alive connections; {REQUESTS_PER_EVENT:.1f} journal "
+            f"{concurrency} cases in flight (two dispatch loops on PostgreSQL), {concurrency} keep-alive connections; "
+            f"{REQUESTS_PER_EVENT:.1f} journal "
             "requests per event. The simulator runs in its own process (`iub journal-sim`), as a journal system would."
         )
     return report

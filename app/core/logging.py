@@ -29,6 +29,7 @@ import orjson
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.metrics import observe_request
 from app.core.settings import LogFormat
 from app.kit.personnummer import mask_identity_numbers
 
@@ -227,13 +228,15 @@ class RequestContextMiddleware:
             log.exception("unhandled_error", method=scope["method"])
             raise
         finally:
-            route = scope.get("route")
+            route = getattr(scope.get("route"), "path", "unmatched")
+            seconds = time.perf_counter() - started
+            observe_request(scope["method"], route, status, seconds)
             access_log.info(
                 "request",
                 method=scope["method"],
-                route=getattr(route, "path", "unmatched"),
+                route=route,
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
             structlog.contextvars.clear_contextvars()
 

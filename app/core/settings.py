@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     archive_submitting_organisation: str | None = None
     archive_submitting_organisation_code: str | None = None
 
+    # OpenTelemetry tracing of requests, database calls and journal calls (off by default): spans
+    # exported over OTLP/HTTP to this endpoint (default: OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318).
+    tracing_enabled: bool = False
+    tracing_otlp_endpoint: str | None = None
+    tracing_service_name: str = "iub"
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
         if self.env is not Env.prod:

@@ -99,6 +99,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeEngine
 
 from app.core.db import Database, JsonDoc
+from app.core.tracing import delivery_context
 from app.journal import events
 from app.journal.events import EventKind
 from app.journal.metrics import record_outcomes
@@ -247,6 +248,7 @@ class Dispatcher:
         self.clock = clock
         self.rng = rng or random.Random()
         self.last_cycle = CycleResult()
+        self.stopping = False  # set on shutdown: runs not yet started are released, not begun
 
     # The loop --------------------------------------------------------------------------
 
@@ -261,8 +263,23 @@ class Dispatcher:
         return self.last_cycle.delivered
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Cycle until `stop` is set; a cycle in progress is finished first. Sleeps
-        `poll_interval` when a batch was not full; backs off on database errors."""
+        """Cycle until `stop` is set. Sleeps `poll_interval` when a batch was not full; backs off on
+        database errors. When `stop` is set mid-cycle (SIGTERM), the requests in flight finish,
+        the events not yet begun are released (back to pending, no attempt counted) and the cycle
+        completes: nothing is lost and no lease is left to expire."""
+        watcher = asyncio.create_task(self._watch(stop))
+        try:
+            await self._cycles(stop)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self.stopping = True
+
+    async def _cycles(self, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             try:
@@ -363,7 +380,7 @@ class Dispatcher:
     ) -> list[Outcome]:
         outcomes: list[Outcome] = []
         for index, event in enumerate(run):
-            if self.clock() > deadline:
+            if self.stopping or self.clock() > deadline:
                 outcomes.extend(Outcome(rest, "released") for rest in run[index:])
                 break
             if event.reclaimed and event.attempts >= self.max_attempts:
@@ -374,7 +391,8 @@ class Dispatcher:
                 outcomes.extend(Outcome(rest, "released") for rest in run[index + 1 :])
                 break
             try:
-                await asyncio.wait_for(self._send(claim, key, event, refs), self.event_timeout)
+                with delivery_context(event.id, event.kind):
+                    await asyncio.wait_for(self._send(claim, key, event, refs), self.event_timeout)
             except (JournalTransientError, TimeoutError) as exc:
                 outcomes.append(self._transient(event, exc))
             except JournalPermanentError as exc:

@@ -34,9 +34,10 @@ from sqlalchemy import Select, select
 
 from app.cases.journal_events import current_payload
 from app.core.auth import Caller, require
-from app.core.db import SessionDep
+from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import NOT_FOUND, VALIDATION, ProblemError, problem_openapi, problem_type
 from app.core.inbound import INT32_MAX
+from app.core.metrics import pool_gauges
 from app.journal.metrics import exposition, outbox_gauges
 from app.journal.models import OutboxAction, OutboxEvent
 from app.journal.operator import OutboxOperator, PayloadNotReadable, actionable, actions_of
@@ -222,7 +223,8 @@ async def skip_event(event_id: str, body: SkipIn, session: SessionDep, caller: A
 
 
 @metrics_router.get("/metrics", include_in_schema=False)
-async def metrics(session: SessionDep) -> Response:
-    """Prometheus text format: outbox backlog, oldest pending age, dead letters, delivery counters."""
-    body = exposition(await outbox_gauges(session, now()))
+async def metrics(session: SessionDep, db: DatabaseDep) -> Response:
+    """Prometheus text format: requests by route template, database pool, outbox backlog, oldest
+    pending age, dead letters, delivery and disposal counters (`app.core.metrics`)."""
+    body = exposition([*await outbox_gauges(session, now()), *pool_gauges(db)])
     return Response(body, media_type=CONTENT_TYPE_LATEST)
