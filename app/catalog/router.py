@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from app.catalog.domain import Area, Category, Committee
+from app.catalog.domain import Area, Category
 from app.catalog.loader import decision_id_for
 from app.catalog.schemas import CommitteeDoc, CommitteeNameDoc, DecisionDoc, OfferedInterventionDoc
 from app.catalog.service import CatalogService
@@ -46,14 +46,31 @@ async def register_committee(
     session: SessionDep,
     store: CatalogStoreDep,
 ) -> CommitteeDoc:
-    """Register a committee, so that its decisions can be recorded, or rename it.
+    """Register a committee, so that its decisions can be recorded, rename it, or set its disposal
+    configuration (gallring): the research exemption (SoL 16 kap. 4 §, SoF 13 kap. 1 §), the records
+    plan for exempted records, and the units run by a private provider (SoL 17 kap.).
 
-    A committee may change only itself (the token's `committee`); registering a new committee,
-    or changing another, needs the scope `catalog:admin` as well (403 without).
+    Omitted disposal fields stay as they are. A committee may change only itself (the token's
+    `committee`); registering a new committee, changing another, or changing the disposal
+    configuration needs the scope `catalog:admin` as well (403 without).
     """
-    committee = Committee(committee_id, body.name)
-    await CatalogService(session, store).put_committee(committee, caller)
+    committee = await CatalogService(session, store).put_committee(
+        committee_id, caller, lambda current: body.applied_to(committee_id, current)
+    )
     return CommitteeDoc.of(committee)
+
+
+@router.get(
+    "/committees/{committee_id}",
+    response_model=CommitteeDoc,
+    responses=problem_openapi(401, 403, 404),
+)
+async def get_committee(committee_id: str, caller: ReadCaller, catalog: CatalogDep) -> CommitteeDoc:
+    """One committee, with its disposal configuration."""
+    found = catalog.committees.get(committee_id)
+    if found is None:
+        raise ProblemError(NOT_FOUND, "No committee with this id.")
+    return CommitteeDoc.of(found)
 
 
 @router.get(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from app.catalog.domain import (
     Area,
@@ -23,7 +23,8 @@ from app.catalog.domain import (
 from app.catalog.rules import Violation, decision_warnings
 from app.catalog.snapshot import OfferedIntervention
 from app.core.inbound import RequestModel
-from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX
+from app.disposal.rules import RECORDS_PLAN_YEARS_MAX, RECORDS_PLAN_YEARS_MIN, ProviderKind, ResearchExemption
+from app.journal.limits import INTERVENTION_ID_MAX, INTERVENTION_NAME_MAX, UNIT_MAX
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 # A session cap is copied onto every case opened for the intervention (an INTEGER column); the
@@ -243,14 +244,89 @@ class DecisionDoc(RequestModel):
         )
 
 
+RESEARCH_EXEMPTION_DESCRIPTION = (
+    "Forskningsundantag (SoL 16 kap. 4 §, SoF 13 kap. 1 §): which personakter are kept for research "
+    "instead of destroyed when due. `all`: every file (Göteborgs kommun; the municipalities of "
+    "Östergötlands, Gotlands and Västernorrlands län); `birthdays_5_15_25`: files of persons born on the "
+    "5th, 15th or 25th (elsewhere; for a samordningsnummer the number's day minus 60); `none`. Kept files "
+    "are transferred to the archive, never destroyed; the others are destroyed."
+)
+
+
+class RecordsPlanDoc(RequestModel):
+    """The committee's records plan (dokumenthanteringsplan) for exempted records."""
+
+    retention_years: int | None = Field(
+        None,
+        ge=RECORDS_PLAN_YEARS_MIN,
+        le=RECORDS_PLAN_YEARS_MAX,
+        description="Gallringsfrist for records of exempted interventions (SoL 14 kap. 4-5 §§; no identity, "
+        "no personakt), in years after the last entry; null: kept.",
+    )
+
+
+class UnitProviderDoc(RequestModel):
+    unit: str = Field(min_length=1, max_length=UNIT_MAX, description="The unit (enhet), as in tokens' `unit`.")
+    provider_kind: ProviderKind = Field(
+        description="Utförare: `municipal` (the committee's own file, SoL 16 kap. 1 §: five years) or `private` "
+        "(enskild verksamhet, SoL 17 kap. 2 §: two years; the research sample is handed to the committee)."
+    )
+
+
 class CommitteeDoc(RequestModel):
     id: str = Field(pattern=SLUG, max_length=64, description="e.g. `sn-sydvast`.")
     name: str = Field(min_length=1, max_length=200, description="e.g. Socialnämnden Sydväst.")
+    research_exemption: ResearchExemption = Field(description=RESEARCH_EXEMPTION_DESCRIPTION)
+    records_plan: RecordsPlanDoc
+    units: list[UnitProviderDoc] = Field(
+        description="Units whose provider kind is set (every unit not listed is `municipal`), by unit."
+    )
 
     @classmethod
     def of(cls, c: Committee) -> CommitteeDoc:
-        return cls(id=c.id, name=c.name)
+        return cls(
+            id=c.id,
+            name=c.name,
+            research_exemption=c.research_exemption,
+            records_plan=RecordsPlanDoc(retention_years=c.records_plan_retention_years),
+            units=[UnitProviderDoc(unit=u, provider_kind=k) for u, k in c.unit_providers],
+        )
 
 
 class CommitteeNameDoc(RequestModel):
+    """A committee as registered or changed. Omitted disposal settings stay as they are (for a new
+    committee: `all`, exempted records kept, every unit municipal)."""
+
     name: str = Field(min_length=1, max_length=200)
+    research_exemption: ResearchExemption | None = Field(None, description=RESEARCH_EXEMPTION_DESCRIPTION)
+    records_plan: RecordsPlanDoc | None = None
+    units: list[UnitProviderDoc] | None = Field(
+        None,
+        max_length=1000,
+        description="Replaces the units' provider kinds (every unit not listed is `municipal`).",
+    )
+
+    @field_validator("units")
+    @classmethod
+    def _units_once(cls, units: list[UnitProviderDoc] | None) -> list[UnitProviderDoc] | None:
+        if units is not None and len({u.unit for u in units}) != len(units):
+            raise ValueError("each unit at most once")
+        return units
+
+    def applied_to(self, committee_id: str, current: Committee | None) -> Committee:
+        """The committee as this body leaves it: given fields replace, omitted ones stay."""
+        base = current or Committee(committee_id, self.name)
+        units = base.unit_providers
+        if self.units is not None:
+            units = tuple(
+                sorted((u.unit, u.provider_kind) for u in self.units if u.provider_kind is not ProviderKind.MUNICIPAL)
+            )
+        return Committee(
+            id=committee_id,
+            name=self.name,
+            research_exemption=self.research_exemption or base.research_exemption,
+            records_plan_retention_years=(
+                base.records_plan_retention_years if self.records_plan is None else self.records_plan.retention_years
+            ),
+            unit_providers=units,
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +41,10 @@ def violations_problem(violations: list[Violation]) -> ProblemError:
     )
 
 
+def _disposal_of(committee: Committee) -> tuple[object, ...]:
+    return (committee.research_exemption, committee.records_plan_retention_years, committee.unit_providers)
+
+
 class CatalogService:
     def __init__(self, session: AsyncSession, store: CatalogStore) -> None:
         self.session = session
@@ -58,11 +63,17 @@ class CatalogService:
         on_commit(self.session, lambda: self.store.add([], [decision]))
         return decision
 
-    async def put_committee(self, committee: Committee, caller: Caller) -> None:
-        """Register or rename a committee for an API caller: each committee is its own controller and
-        changes only itself; a new committee, or another one, needs `catalog:admin`."""
+    async def put_committee(
+        self, committee_id: str, caller: Caller, change: Callable[[Committee | None], Committee]
+    ) -> Committee:
+        """Register or change a committee for an API caller: each committee is its own controller and
+        changes only itself; a new committee, or another one, needs `catalog:admin`, and so does a
+        change of the disposal configuration (research exemption, records plan, provider kinds),
+        which decides what is destroyed."""
+        current = await self.repo.get_committee(committee_id)
+        committee = change(current)
         if not caller.has(CATALOG_ADMIN):
-            if not await self.repo.committee_exists(committee.id):
+            if current is None:
                 raise ProblemError(
                     FORBIDDEN,
                     f"Registering a new committee requires the scope `{CATALOG_ADMIN}`.",
@@ -74,7 +85,18 @@ class CatalogService:
                     f"A committee may change only itself; another committee requires the scope `{CATALOG_ADMIN}`.",
                     required_scope=CATALOG_ADMIN,
                 )
-        await self.register_committee(committee)
+            if _disposal_of(committee) != _disposal_of(current):
+                raise ProblemError(
+                    FORBIDDEN,
+                    f"Changing the disposal configuration requires the scope `{CATALOG_ADMIN}`.",
+                    required_scope=CATALOG_ADMIN,
+                )
+        changed = await self.repo.upsert_committee(committee)
+        if current is not None:
+            changed = await self.repo.configure_disposal(committee) or changed
+        if changed:
+            on_commit(self.session, lambda: self.store.add([committee], []))
+        return committee
 
     async def register_committee(self, committee: Committee) -> None:
         if await self.repo.upsert_committee(committee):
