@@ -20,6 +20,8 @@ from app.cases.models import CaseCodedEntryRow, CaseNoteRow, CasePlanRow, CaseRo
 from app.cases.policy import CODED_ENTRY_TEXTS, EARLY_TERMINATION_LABELS, CodedEntry, EarlyTerminationReason
 from app.cases.protection import Contact
 from app.catalog.domain import DocumentationRule
+from app.disposal.policy import load_policies
+from app.disposal.rules import Verdict
 from app.journal import events
 from app.journal.limits import (
     EARLY_TERMINATION_REASON_MAX,
@@ -29,6 +31,7 @@ from app.journal.limits import (
 )
 from app.journal.port import (
     CaseClosing,
+    CaseDisposal,
     CaseRegistration,
     ClosingReason,
     EntryKind,
@@ -137,18 +140,44 @@ def coded_entry_added(session: AsyncSession, case: CaseRow, row: CaseCodedEntryR
         )
 
 
-def case_closed(session: AsyncSession, case: CaseRow) -> None:
+def _disposal(verdict: Verdict) -> CaseDisposal:
+    return CaseDisposal(
+        due_on=verdict.due_on, deadline_on=verdict.deadline_on, action=verdict.action, basis=verdict.basis
+    )
+
+
+async def file_reopened(session: AsyncSession, case: CaseRow) -> None:
+    """A new case of the person: while it is open the file is not disposed of (SoL 16:1), so every
+    closed case of the file loses its date, unless another open case had already taken it. One
+    query when the person has no other case."""
     if not _identified(case):
         return
-    disposal_due_on = retention.case_disposal_due_on(case)
-    assert case.closed_on is not None and case.closing_reason is not None and disposal_due_on is not None
+    assert case.person_id is not None
+    file = (await retention.person_files(session, case.committee, [case.person_id]))[case.person_id]
+    if file.open_cases == 1 and file.closed_cases:
+        verdict = file.verdict(await load_policies(session, case.committee))
+        for case_id in await retention.other_closed_cases(session, case):
+            events.disposal_changed(session, case_id, _disposal(verdict), committee=case.committee)
+
+
+async def case_closed(session: AsyncSession, case: CaseRow) -> None:
+    """The closing with the file's disposal; when it was the file's last open case, the file's
+    other closed cases get the (new) date too."""
+    if not _identified(case):
+        return
+    assert case.closed_on is not None and case.closing_reason is not None and case.person_id is not None
+    file = (await retention.person_files(session, case.committee, [case.person_id]))[case.person_id]
+    verdict = file.verdict(await load_policies(session, case.committee))
     reason = ClosingReason(case.closing_reason)
     early = early_termination_text(case.early_termination_reason, case.early_termination_note)
     closing = CaseClosing(
         closed_on=case.closed_on,
         reason=reason,
-        disposal_due_on=disposal_due_on,
+        disposal_due_on=verdict.due_on,
         early_termination_reason=early,
+        disposal_deadline_on=verdict.deadline_on,
+        disposal_action=verdict.action,
+        retention_basis=verdict.basis,
     )
     text = closing_entry_text(
         reason,
@@ -159,6 +188,9 @@ def case_closed(session: AsyncSession, case: CaseRow) -> None:
     )
     entry = JournalEntry(kind=EntryKind.closing, occurred_on=case.closed_on, text=text)
     events.case_closed(session, case.id, closing, entry=entry, committee=case.committee)
+    if file.open_cases == 0 and file.closed_cases > 1:  # the whole file is closed now: its date moved
+        for case_id in await retention.other_closed_cases(session, case):
+            events.disposal_changed(session, case_id, _disposal(verdict), committee=case.committee)
 
 
 def closing_entry_text(

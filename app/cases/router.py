@@ -10,6 +10,7 @@ from app.cases.audit import AuditTrail, Purpose
 from app.cases.cursor import decode_cursor, encode_cursor
 from app.cases.models import CaseRow
 from app.cases.policy import CaseStatus, Identity
+from app.cases.retention import case_verdicts, policy_of
 from app.cases.schemas import (
     CaseDetailDoc,
     CaseDoc,
@@ -38,10 +39,12 @@ from app.cases.schemas import (
     UnitProcessIn,
 )
 from app.cases.service import CaseService, Written
+from app.catalog.snapshot import CatalogSnapshot
 from app.catalog.store import CatalogDep
 from app.core.auth import Caller, require
 from app.core.db import SessionDep
 from app.core.errors import problem_openapi
+from app.disposal.rules import Verdict
 from app.journal.links import journal_status
 from app.kit.idempotency import IdempotencyDep, IdempotentRoute
 
@@ -103,13 +106,19 @@ async def _journal(service: CaseService, *cases: CaseRow) -> dict[str, JournalVi
     return await journal_status(service.session, "case", identified) if identified else {}
 
 
-async def _fields(service: CaseService, written: Written) -> dict[str, object]:
+async def _disposal(service: CaseService, catalog: CatalogSnapshot, *cases: CaseRow) -> dict[str, Verdict]:
+    """What each case shows of disposal: its file's verdict, in one query for all the cases' persons."""
+    return await case_verdicts(service.session, policy_of(catalog, service.caller.committee), cases)
+
+
+async def _fields(service: CaseService, written: Written, catalog: CatalogSnapshot) -> dict[str, object]:
     journal = await _journal(service, written.case)
-    return CaseDoc.fields_of(written.case, written.redactions, journal.get(written.case.id))
+    disposal = await _disposal(service, catalog, written.case)
+    return CaseDoc.fields_of(written.case, written.redactions, journal.get(written.case.id), disposal[written.case.id])
 
 
-async def _opened(service: CaseService, written: Written) -> CaseOpenedDoc:
-    fields = await _fields(service, written)
+async def _opened(service: CaseService, written: Written, catalog: CatalogSnapshot) -> CaseOpenedDoc:
+    fields = await _fields(service, written, catalog)
     assert written.verdict is not None
     summary = SummaryCheckDoc(
         status="eligible" if written.verdict.eligible else "undetermined",
@@ -162,7 +171,7 @@ async def open_case(
     """
     written = await service.open(body, catalog)
     response.headers["Location"] = f"/v1/cases/{written.case.id}"
-    return await _opened(service, written)
+    return await _opened(service, written, catalog)
 
 
 @router.get("", response_model=CasePageDoc, responses=problem_openapi(401, 403, 422))
@@ -173,6 +182,8 @@ async def list_cases(
     participant_code: Annotated[str | None, Query(max_length=20)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+    *,
+    catalog: CatalogDep,
 ) -> CasePageDoc:
     """The calling unit's cases, open and closed, newest first. Other units' cases are never listed."""
     rows, more = await service.page(
@@ -184,15 +195,19 @@ async def list_cases(
     )
     next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if more and rows else None
     journal = await _journal(service, *rows)
-    return CasePageDoc(items=[CaseDoc.of(r, journal=journal.get(r.id)) for r in rows], next_cursor=next_cursor)
+    disposal = await _disposal(service, catalog, *rows)
+    return CasePageDoc(
+        items=[CaseDoc.of(r, disposal[r.id], journal=journal.get(r.id)) for r in rows], next_cursor=next_cursor
+    )
 
 
 @router.get("/{case_id}", response_model=CaseDetailDoc, responses=problem_openapi(401, 403, 404, 422))
-async def get_case(case_id: CaseId, service: Reader) -> CaseDetailDoc:
+async def get_case(case_id: CaseId, service: Reader, catalog: CatalogDep) -> CaseDetailDoc:
     """One case with its notes, plan and sessions. Another unit's case is 404, exactly like a missing one."""
     case = await service.get(case_id)
     journal = await _journal(service, case)
-    fields = CaseDoc.fields_of(case, [], journal.get(case.id))
+    disposal = await _disposal(service, catalog, case)
+    fields = CaseDoc.fields_of(case, [], journal.get(case.id), disposal[case.id])
     return CaseDetailDoc.model_validate(
         {
             **fields,
@@ -215,6 +230,7 @@ async def add_note(
     body: Annotated[NoteAddIn, Body(openapi_examples=NOTE_EXAMPLES)],
     service: Writer,
     _idempotency: IdempotencyDep,
+    catalog: CatalogDep,
 ) -> NoteResultDoc:
     """A journal note (journalanteckning), redacted by the case's rule like the opening.
 
@@ -224,11 +240,13 @@ async def add_note(
     before the note is stored. `known_identity` itself is never stored.
     """
     written = await service.add_note(case_id, body)
-    return NoteResultDoc.model_validate({**(await _fields(service, written)), "note": NoteDoc.of(written.notes[0])})
+    return NoteResultDoc.model_validate(
+        {**(await _fields(service, written, catalog)), "note": NoteDoc.of(written.notes[0])}
+    )
 
 
 @router.put("/{case_id}/plan", response_model=PlanResultDoc, responses=problem_openapi(401, 403, 404, 409, 422))
-async def set_plan(case_id: CaseId, body: PlanIn, service: Writer) -> PlanResultDoc:
+async def set_plan(case_id: CaseId, body: PlanIn, service: Writer, catalog: CatalogDep) -> PlanResultDoc:
     """The intervention plan (insatsplan, seed 004 bilaga 3) as it is from now: a new version.
 
     Earlier versions are kept (`GET /v1/cases/{id}/plan/versions`), and an identified case's
@@ -237,7 +255,9 @@ async def set_plan(case_id: CaseId, body: PlanIn, service: Writer) -> PlanResult
     """
     written = await service.set_plan(case_id, body)
     assert written.plan is not None
-    return PlanResultDoc.model_validate({**(await _fields(service, written)), "plan": PlanDoc.of(written.plan)})
+    return PlanResultDoc.model_validate(
+        {**(await _fields(service, written, catalog)), "plan": PlanDoc.of(written.plan)}
+    )
 
 
 @router.get("/{case_id}/plan/versions", response_model=PlanVersionsDoc, responses=problem_openapi(401, 403, 404, 422))
@@ -253,7 +273,7 @@ async def plan_versions(case_id: CaseId, service: Reader) -> PlanVersionsDoc:
     responses=problem_openapi(401, 403, 404, 409, 422),
 )
 async def add_coded_entry(
-    case_id: CaseId, body: CodedEntryIn, service: Writer, _idempotency: IdempotencyDep
+    case_id: CaseId, body: CodedEntryIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep
 ) -> CodedEntryResultDoc:
     """A coded entry (seed 004): `concern_reported` — the provider's duty to report concern for a
     child (anmälningsskyldighet) was fulfilled; `referred_to_needs_assessed` — the person was
@@ -265,7 +285,7 @@ async def add_coded_entry(
     written = await service.add_coded_entry(case_id, body)
     assert written.coded_entry is not None
     return CodedEntryResultDoc.model_validate(
-        {**(await _fields(service, written)), "coded_entry": CodedEntryDoc.of(written.coded_entry)}
+        {**(await _fields(service, written, catalog)), "coded_entry": CodedEntryDoc.of(written.coded_entry)}
     )
 
 
@@ -276,7 +296,7 @@ async def add_coded_entry(
     responses=problem_openapi(401, 403, 404, 409, 422),
 )
 async def record_session(
-    case_id: CaseId, body: SessionIn, service: Writer, _idempotency: IdempotencyDep
+    case_id: CaseId, body: SessionIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep
 ) -> SessionResultDoc:
     """A session (samtal/träff). Past the committee's cap: 409 `session-cap-reached` — further support
     needs a needs-assessed intervention (behovsprövad insats). For an identified person the cap
@@ -285,21 +305,24 @@ async def record_session(
     written = await service.record_session(case_id, body)
     assert written.session is not None
     return SessionResultDoc.model_validate(
-        {**(await _fields(service, written)), "session": SessionDoc.of(written.session)}
+        {**(await _fields(service, written, catalog)), "session": SessionDoc.of(written.session)}
     )
 
 
 @router.post("/{case_id}/close", response_model=CaseDoc, responses=problem_openapi(401, 403, 404, 409, 422))
-async def close_case(case_id: CaseId, body: CloseIn, service: Writer, _idempotency: IdempotencyDep) -> CaseDoc:
+async def close_case(
+    case_id: CaseId, body: CloseIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep
+) -> CaseDoc:
     """Close the case (avslut): reason, end assessment, the participant's view; for an early end
     (`ended_early`) the coded `early_termination_reason` (`moved`, `declined_to_continue`,
     `referred_to_needs_assessed`, `no_show`, `other`) and `early_termination_note` (required for
     `other`; scrubbed like all text of an exempted case).
 
-    Identified cases get `disposal_due_on`, five years after the last entry (SoL 16 kap. 1 §).
+    An identified case shows its person's file's disposal dates (`disposal_due_on`, five years after
+    the file's last entry, SoL 16 kap. 1 §, once no case of the file is open) and `disposal_action`.
     """
     written = await service.close(case_id, body)
-    return CaseDoc.model_validate(await _fields(service, written))
+    return CaseDoc.model_validate(await _fields(service, written, catalog))
 
 
 @units_router.get("/me/process", response_model=UnitProcessDoc, responses=problem_openapi(401, 403))

@@ -28,9 +28,9 @@ from app.cases.policy import (
 )
 from app.cases.protection import PersonIdentity
 from app.cases.redaction import Redaction
-from app.cases.retention import case_disposal_due_on
 from app.catalog.domain import DocumentationRule, Role, SubjectRule
 from app.core.inbound import RequestModel
+from app.disposal.rules import DisposalAction, RetentionBasis, Verdict
 from app.journal import limits
 from app.journal.links import SyncState
 from app.journal.port import ClosingReason, EntryKind
@@ -385,8 +385,27 @@ class CaseDoc(BaseModel):
     opened_on: dt.date
     closing: ClosingDoc | None
     last_entry_on: dt.date
+    retention_basis: RetentionBasis = Field(
+        description="What sets the disposal dates: `sol_16_1` for an identified case, which belongs to the "
+        "person's file (personakt; a parent-targeted case to the child's) at the committee; `records_plan` for "
+        "an exempted case (SoL 14 kap. 4-5 §§: no identity, no personakt), under the committee's records plan "
+        "(dokumenthanteringsplan). Also `sol_17_2` (a file kept only by private units) and `sol_16_2` (never "
+        "disposed of)."
+    )
     disposal_due_on: dt.date | None = Field(
-        description="Gallringsdatum: five years after the last entry (SoL 16 kap. 1 §); null for exempted cases."
+        description="Gallringsdatum: from this day the file may be disposed of — five years after the last entry "
+        "in the person's whole file, any case of theirs at the committee (SoL 16 kap. 1 §; two years for a "
+        "private provider's file, 17 kap. 2 §), or the records plan's years for an exempted case. Null while a "
+        "case of the file is open, and when nothing is ever disposed of (`disposal_action` `keep`)."
+    )
+    disposal_deadline_on: dt.date | None = Field(
+        description="The disposal must be finished by this day: 31 December of the year after `disposal_due_on` "
+        "(SoL 16 kap. 1 §)."
+    )
+    disposal_action: DisposalAction = Field(
+        description="What happens when due: `archive_transfer` (avställning to the archive, never destroyed: the "
+        "research exemption, SoL 16 kap. 4 §, SoF 13 kap. 1 § — every file in Göteborg), `destroy` (gallring), "
+        "`keep` (never disposed of; exempted records without a records plan retention)."
     )
     journal_sync: JournalSync = Field(
         description="Delivery to the journal system: `pending`, `delivered`, `failed`; `not_applicable` for an "
@@ -397,7 +416,7 @@ class CaseDoc(BaseModel):
 
     @classmethod
     def fields_of(
-        cls, row: CaseRow, redactions: list[Redaction], journal: JournalView | None = None
+        cls, row: CaseRow, redactions: list[Redaction], journal: JournalView | None, disposal: Verdict
     ) -> dict[str, object]:
         closing = None
         if row.closed_on is not None and row.closing_reason is not None:
@@ -447,15 +466,18 @@ class CaseDoc(BaseModel):
             "opened_on": row.opened_on,
             "closing": closing,
             "last_entry_on": row.last_entry_on,
-            "disposal_due_on": case_disposal_due_on(row),
+            "retention_basis": disposal.basis,
+            "disposal_due_on": disposal.due_on,
+            "disposal_deadline_on": disposal.deadline_on,
+            "disposal_action": disposal.action,
             "journal_sync": journal_sync_for(Identity(row.identity)) if journal is None else JournalSync(journal[0]),
             "journal_case_ref": None if journal is None else journal[1],
             "redactions": [RedactionDoc.of(r) for r in redactions],
         }
 
     @classmethod
-    def of(cls, row: CaseRow, redactions: list[Redaction] | None = None, journal: JournalView | None = None) -> CaseDoc:
-        return cls.model_validate(cls.fields_of(row, redactions or [], journal))
+    def of(cls, row: CaseRow, disposal: Verdict, journal: JournalView | None = None) -> CaseDoc:
+        return cls.model_validate(cls.fields_of(row, [], journal, disposal))
 
 
 class NoteDoc(BaseModel):

@@ -233,6 +233,7 @@ class CaseService:
         await self._insert_running(case)  # the case row exists before anything refers to it
         if registered is not None:
             journal_events.case_registered(self.session, case, registered.person, registered.guardian)
+            await journal_events.file_reopened(self.session, case)
             for row in notes:
                 journal_events.note_added(self.session, case, row)
         self._audit(Action.case_opened, case)
@@ -384,7 +385,7 @@ class CaseService:
         case.participant_satisfaction = body.participant_view.satisfaction
         case.participant_view = scrubber.text(body.participant_view.comment, "participant_view.comment")
         self._touch(case, [body.closed_on])
-        journal_events.case_closed(self.session, case)
+        await journal_events.case_closed(self.session, case)
         self._audit(Action.case_closed, case)
         return Written(case, scrubber.redactions)
 

@@ -463,6 +463,8 @@ class Dispatcher:
             if entry is not None:
                 await journal.add_journal_entry(event.id, ref, entry)
             await journal.close_case(event.id, ref, events.read_closing(payload))
+        elif kind == EventKind.disposal_changed:
+            await journal.set_disposal(event.id, ref, events.read_disposal(payload))
         else:
             raise JournalPermanentError("unknown event kind", problem_type="unknown-event-kind")
 

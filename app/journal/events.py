@@ -13,8 +13,11 @@ Payloads (all keys besides the record are optional unless noted):
   becomes a journalanteckning); `note_id` / `session_id` and `number` / `coded_entry_id` and
   `code` say which of ours it was.
 - `case.plan_set`: `case_id`, `plan`.
-- `case.closed`: `case_id`, `closing`; `entry`, if present, is the closing journalanteckning
-  and is added before the case is closed (a closed case takes no entries).
+- `case.closed`: `case_id`, `closing` (with the disposal dates and action); `entry`, if present,
+  is the closing journalanteckning and is added before the case is closed (a closed case takes
+  no entries).
+- `case.disposal_changed`: `case_id`, `disposal`: a closed case's disposal changed because
+  another case of the person's file opened or closed (the dates are the file's).
 - `person.updated`: `person_id`, `update` (no personnummer: the journal system knows the
   person by its own ref, kept in `JournalLink`).
 
@@ -34,6 +37,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.catalog.domain import DocumentationRule
+from app.disposal.rules import DisposalAction, RetentionBasis
 from app.journal.limits import (
     EARLY_TERMINATION_REASON_MAX,
     ENTRY_TEXT_MAX,
@@ -47,6 +51,7 @@ from app.journal.limits import (
 from app.journal.outbox import enqueue
 from app.journal.port import (
     CaseClosing,
+    CaseDisposal,
     CaseRegistration,
     ClosingReason,
     EntryKind,
@@ -65,6 +70,7 @@ class EventKind(StrEnum):
     coded_entry_added = "case.coded_entry_added"  # a coded entry (seed 004), documented as an entry
     plan_set = "case.plan_set"
     case_closed = "case.closed"
+    disposal_changed = "case.disposal_changed"  # the closed case's file's disposal changed
     person_updated = "person.updated"
 
 
@@ -255,6 +261,17 @@ def case_closed(
     )
 
 
+def disposal_changed(session: AsyncSession, case_id: str, disposal: CaseDisposal, *, committee: str) -> str:
+    return enqueue(
+        session,
+        aggregate_type="case",
+        aggregate_id=case_id,
+        kind=EventKind.disposal_changed,
+        payload={"case_id": case_id, "disposal": _json(disposal)},
+        committee=committee,
+    )
+
+
 def person_updated(
     session: AsyncSession, person_id: str, update: PersonContactUpdate, *, committee: str | None = None
 ) -> str:
@@ -305,8 +322,21 @@ def read_closing(payload: dict[str, Any]) -> CaseClosing:
     return CaseClosing(
         closed_on=dt.date.fromisoformat(data["closed_on"]),
         reason=ClosingReason(data["reason"]),
-        disposal_due_on=dt.date.fromisoformat(data["disposal_due_on"]),
+        disposal_due_on=_date(data["disposal_due_on"]),
         early_termination_reason=data.get("early_termination_reason"),
+        disposal_deadline_on=_date(data.get("disposal_deadline_on")),
+        disposal_action=None if data.get("disposal_action") is None else DisposalAction(data["disposal_action"]),
+        retention_basis=None if data.get("retention_basis") is None else RetentionBasis(data["retention_basis"]),
+    )
+
+
+def read_disposal(payload: dict[str, Any]) -> CaseDisposal:
+    data = payload["disposal"]
+    return CaseDisposal(
+        due_on=_date(data["due_on"]),
+        deadline_on=_date(data["deadline_on"]),
+        action=DisposalAction(data["action"]),
+        basis=RetentionBasis(data["basis"]),
     )
 
 

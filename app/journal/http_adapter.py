@@ -28,6 +28,7 @@ from app.core.tracing import journal_span, outbound_headers
 from app.journal.port import (
     CASE_TYPE,
     CaseClosing,
+    CaseDisposal,
     CaseRef,
     CaseRegistration,
     EntryRef,
@@ -220,9 +221,21 @@ class HttpJournalSystem:
             "closed_on": closing.closed_on.isoformat(),
             "reason": str(closing.reason),
             "early_termination_reason": closing.early_termination_reason,
-            "disposal_due_on": closing.disposal_due_on.isoformat(),
+            "disposal_due_on": _iso(closing.disposal_due_on),
+            "disposal_deadline_on": _iso(closing.disposal_deadline_on),
+            "disposal_action": None if closing.disposal_action is None else str(closing.disposal_action),
+            "retention_basis": None if closing.retention_basis is None else str(closing.retention_basis),
         }
         await self._write("close_case", "POST", f"/cases/{_seg(case_ref)}/closing", key, body)
+
+    async def set_disposal(self, key: str, case_ref: CaseRef, disposal: CaseDisposal) -> None:
+        body = {
+            "disposal_due_on": _iso(disposal.due_on),
+            "disposal_deadline_on": _iso(disposal.deadline_on),
+            "disposal_action": str(disposal.action),
+            "retention_basis": str(disposal.basis),
+        }
+        await self._write("set_disposal", "PUT", f"/cases/{_seg(case_ref)}/disposal", key, body)
 
     async def _write(
         self, op: str, method: str, path: str, key: str, body: JSON, content_type: str = "application/json"
@@ -302,6 +315,10 @@ def _ref(data: JSON, name: str, op: str) -> str:
     if not isinstance(value, str) or not value:
         raise JournalPermanentError(f"{op}: response has no {name}")
     return value
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
 
 
 def _seg(ref: str) -> str:

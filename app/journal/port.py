@@ -24,6 +24,7 @@ from enum import StrEnum
 from typing import Literal, Protocol, TypeAlias
 
 from app.catalog.domain import DocumentationRule
+from app.disposal.rules import DisposalAction, RetentionBasis
 
 # Opaque references the journal system hands out; stored by us, never parsed.
 PersonRef: TypeAlias = str
@@ -163,19 +164,41 @@ class InterventionPlan:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseDisposal:
+    """Gallring of the ärende, ours to compute (`app.disposal.rules`); the journal system records it.
+
+    The dates are those of the person's whole file at the committee: `due_on` (gallringsdatum)
+    five years after the file's last entry (SoL 16 kap. 1 §), None while another ärende of the
+    file is open or when nothing is ever disposed of; `deadline_on` 31 December of the following
+    year. `action` says what happens then: `archive_transfer` (the research exemption, SoL 16 kap.
+    4 §: kept, transferred to the archive, never destroyed), `destroy`, or `keep`.
+    """
+
+    due_on: dt.date | None
+    deadline_on: dt.date | None
+    action: DisposalAction
+    basis: RetentionBasis
+
+
+@dataclass(frozen=True, slots=True)
 class CaseClosing:
-    """Avslut. `disposal_due_on` (gallringsdatum) is ours to compute: five years after the
-    last entry (SoL 16 kap. 1 §); the journal system only records it."""
+    """Avslut, with the ärende's disposal as it stands at closing (`CaseDisposal`).
+
+    The disposal fields after `disposal_due_on` are None only in events written before they were
+    sent."""
 
     closed_on: dt.date
     reason: ClosingReason
-    disposal_due_on: dt.date
+    disposal_due_on: dt.date | None
     early_termination_reason: str | None = None  # orsak till avbrott i förtid
+    disposal_deadline_on: dt.date | None = None
+    disposal_action: DisposalAction | None = None
+    retention_basis: RetentionBasis | None = None
 
     def __post_init__(self) -> None:
         if (self.reason == ClosingReason.ended_early) != bool(self.early_termination_reason):
             raise ValueError("early_termination_reason is given exactly when reason is ended_early")
-        if self.disposal_due_on < self.closed_on:
+        if self.disposal_due_on is not None and self.disposal_due_on < self.closed_on:
             raise ValueError("disposal_due_on cannot precede closed_on")
 
 
@@ -244,4 +267,9 @@ class JournalSystem(Protocol):
 
     async def close_case(self, key: str, case_ref: CaseRef, closing: CaseClosing) -> None:
         """Close the case (avslut). Send all entries and the plan first: a closed case takes none."""
+        ...
+
+    async def set_disposal(self, key: str, case_ref: CaseRef, disposal: CaseDisposal) -> None:
+        """Record a change of a closed case's disposal (another ärende of the person's file opened
+        or closed)."""
         ...

@@ -122,19 +122,41 @@ class PlanIn(_In):
     personal: PlanPersonalIn = Field(default_factory=PlanPersonalIn)
 
 
-class ClosingIn(_In):
+DisposalActionIn = Literal["destroy", "archive_transfer", "keep"]
+RetentionBasisIn = Literal["sol_16_1", "sol_16_2", "sol_17_2", "records_plan"]
+
+
+class DisposalIn(_In):
+    disposal_due_on: dt.date | None
+    disposal_deadline_on: dt.date | None = None
+    disposal_action: DisposalActionIn | None = None
+    retention_basis: RetentionBasisIn | None = None
+
+    @model_validator(mode="after")
+    def _deadline(self) -> DisposalIn:
+        due, deadline = self.disposal_due_on, self.disposal_deadline_on
+        if due is not None and deadline is not None and deadline <= due:
+            raise ValueError("disposal_deadline_on must follow disposal_due_on")
+        return self
+
+
+class ClosingIn(DisposalIn):
     closed_on: dt.date
     reason: Literal["completed", "ended_early", "transferred_to_needs_assessed", "other"]
     early_termination_reason: OptionalText = Field(default=None, max_length=4000)
-    disposal_due_on: dt.date
 
     @model_validator(mode="after")
     def _early_reason(self) -> ClosingIn:
         if (self.reason == "ended_early") != bool(self.early_termination_reason):
             raise ValueError("early_termination_reason is required exactly when reason is ended_early")
-        if self.disposal_due_on < self.closed_on:
+        if self.disposal_due_on is not None and self.disposal_due_on < self.closed_on:
             raise ValueError("disposal_due_on cannot precede closed_on")
         return self
+
+
+class DisposalChangeIn(DisposalIn):
+    disposal_action: DisposalActionIn
+    retention_basis: RetentionBasisIn
 
 
 @dataclass(slots=True)
@@ -241,6 +263,14 @@ class SimStore:
         case = self._open_case(case_ref)
         case.closing = body.model_dump(mode="json")
         case.history.append("closing")
+        return 200, case.view()
+
+    def set_disposal(self, case_ref: str, body: DisposalChangeIn) -> tuple[int, JSON]:
+        case = self._case(case_ref)
+        if case.closing is None:
+            raise SimProblem(409, "case-open", "The ärende is open", f"Ärende {case_ref} is not closed.")
+        case.closing = {**case.closing, **body.model_dump(mode="json")}
+        case.history.append("disposal")
         return 200, case.view()
 
     def get_case(self, ref: str) -> tuple[int, JSON]:

@@ -38,6 +38,7 @@ from app.journal.sim_store import (
     JSON,
     CaseRegistrationIn,
     ClosingIn,
+    DisposalChangeIn,
     JournalEntryIn,
     PersonPatchIn,
     PersonUpsertIn,
@@ -269,6 +270,10 @@ def create_simulator_app(faults: SimulatorFaults | None = None) -> FastAPI:
     @app.post("/cases/{case_ref}/closing")
     async def close_case(case_ref: str, request: Request) -> Response:
         return await sim.write(request, ClosingIn, lambda b: sim.store.close_case(case_ref, b))
+
+    @app.put("/cases/{case_ref}/disposal")
+    async def set_disposal(case_ref: str, request: Request) -> Response:
+        return await sim.write(request, DisposalChangeIn, lambda b: sim.store.set_disposal(case_ref, b))
 
     @app.get("/_sim/state")
     async def state() -> Response:

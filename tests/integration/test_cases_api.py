@@ -104,7 +104,12 @@ async def test_sol_14_3_standard_case_registers_the_person_and_queues_the_journa
     assert case["documentation_rule"] == "standard"
     assert case["participant"]["age"] == 36  # from the personnummer on the opening date, never stored as a date
     assert case["last_entry_on"] == "2026-09-02"
-    assert case["disposal_due_on"] == "2031-09-02"
+    # SoL 16:1: no date while the case is open; Göteborg transfers the file to the archive when due.
+    assert (case["retention_basis"], case["disposal_due_on"], case["disposal_action"]) == (
+        "sol_16_1",
+        None,
+        "archive_transfer",
+    )
     assert case["redactions"] == []
     assert case["notes"][0]["text"] == "Sigrid Provsson vill ha stöd."  # identified: kept as written
     row = await person(db, case["person_id"])
@@ -251,7 +256,7 @@ async def test_sol_14_5_identity_values_never_persisted(client, auth, db):
     assert case["person_id"] is None and case["registered_on"] is None
     assert re.fullmatch(r"IUB-[2-9A-HJ-NP-Z]{8}", case["participant_code"])
     assert case["journal_sync"] == "not_applicable"
-    assert case["disposal_due_on"] is None
+    assert (case["retention_basis"], case["disposal_due_on"], case["disposal_action"]) == ("records_plan", None, "keep")
     assert case["participant"] == {"gender": "male", "age": 36, "age_band": "30-49", "role": None}
     assert {(r["path"], r["kind"]) for r in case["redactions"]} == {
         ("subject.personnummer", "personnummer"),
@@ -441,7 +446,7 @@ async def test_five_step_process_moves_through_every_step_and_refuses_an_early_f
 async def test_sol_16_1_disposal_due_five_years_after_last_entry(client, auth, db):
     case = await opened(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT), opened_on="2026-02-28")
     base = f"/v1/cases/{case['id']}"
-    assert case["disposal_due_on"] == "2031-02-28"
+    assert case["disposal_due_on"] is None  # not while the case is open
     await client.post(
         f"{base}/notes",
         headers=auth(WRITE),
@@ -456,7 +461,12 @@ async def test_sol_16_1_disposal_due_five_years_after_last_entry(client, auth, d
         "participant_view": {"satisfaction": 5, "comment": "Bra."},
     }
     closed = (await client.post(f"{base}/close", json=closing, headers=auth(WRITE))).json()
-    assert (closed["last_entry_on"], closed["disposal_due_on"]) == ("2026-06-01", "2031-06-01")
+    assert (closed["last_entry_on"], closed["disposal_due_on"], closed["disposal_deadline_on"]) == (
+        "2026-06-01",
+        "2031-06-01",
+        "2032-12-31",
+    )
+    assert (closed["retention_basis"], closed["disposal_action"]) == ("sol_16_1", "archive_transfer")
     assert closed["closing"]["early_termination_reason"] == "moved"
     assert closed["closing"]["early_termination_note"] == "Flyttade till Borås."
     event = (await outbox(db, case["id"]))[-1]
@@ -465,6 +475,9 @@ async def test_sol_16_1_disposal_due_five_years_after_last_entry(client, auth, d
         "closed_on": "2026-06-01",
         "reason": "ended_early",
         "disposal_due_on": "2031-06-01",
+        "disposal_deadline_on": "2032-12-31",
+        "disposal_action": "archive_transfer",  # Göteborg destroys nothing (SoL 16 kap. 4 §)
+        "retention_basis": "sol_16_1",
         # the journal system takes the code's Swedish label, then the note
         "early_termination_reason": "Flyttat. Flyttade till Borås.",
     }
