@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, exists, insert, or_, select
+from sqlalchemy import Delete, String, Table, delete, exists, func, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import (
@@ -26,6 +26,13 @@ from app.cases.models import (
     PersonRow,
 )
 from app.core.db import new_id
+from app.kit.bulk import in_ids
+
+
+async def _delete(session: AsyncSession, statement: Delete) -> int:
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 _CASE_TABLES = (CaseNoteRow, CasePlanVersionRow, CasePlanRow, CaseSessionRow, CaseCodedEntryRow)
 
@@ -34,7 +41,7 @@ async def identified_case_ids(session: AsyncSession, person_ids: Collection[str]
     """The cases registered on these persons (their files), in id order."""
     if not person_ids:
         return []
-    query = select(CaseRow.id).where(CaseRow.person_id.in_(list(person_ids))).order_by(CaseRow.id)
+    query = select(CaseRow.id).where(in_ids(session, CaseRow.person_id, person_ids)).order_by(CaseRow.id)
     return list((await session.scalars(query)).all())
 
 
@@ -42,7 +49,7 @@ async def guardians_of(session: AsyncSession, case_ids: Collection[str]) -> set[
     if not case_ids:
         return set()
     query = select(CaseRow.guardian_person_id).where(
-        CaseRow.id.in_(list(case_ids)), CaseRow.guardian_person_id.is_not(None)
+        in_ids(session, CaseRow.id, case_ids), CaseRow.guardian_person_id.is_not(None)
     )
     return {g for g in (await session.scalars(query)).all() if g is not None}
 
@@ -53,9 +60,11 @@ async def erase_cases(session: AsyncSession, case_ids: Sequence[str]) -> int:
         return 0
     ids = list(case_ids)
     for table in _CASE_TABLES:
-        await session.execute(delete(table).where(table.case_id.in_(ids)).execution_options(synchronize_session=False))
+        await session.execute(
+            delete(table).where(in_ids(session, table.case_id, ids)).execution_options(synchronize_session=False)
+        )
     result = await session.execute(
-        delete(CaseRow).where(CaseRow.id.in_(ids)).execution_options(synchronize_session=False)
+        delete(CaseRow).where(in_ids(session, CaseRow.id, ids)).execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
@@ -66,7 +75,7 @@ async def unreferenced_persons(session: AsyncSession, person_ids: Collection[str
     if not person_ids:
         return []
     referred = exists().where(or_(CaseRow.person_id == PersonRow.id, CaseRow.guardian_person_id == PersonRow.id))
-    query = select(PersonRow.id).where(PersonRow.id.in_(list(person_ids)), ~referred).order_by(PersonRow.id)
+    query = select(PersonRow.id).where(in_ids(session, PersonRow.id, person_ids), ~referred).order_by(PersonRow.id)
     return list((await session.scalars(query)).all())
 
 
@@ -77,9 +86,9 @@ async def erase_persons(session: AsyncSession, person_ids: Sequence[str]) -> Non
     ids = list(person_ids)
     for table in (PersonContactRow, PersonNameRow):
         await session.execute(
-            delete(table).where(table.person_id.in_(ids)).execution_options(synchronize_session=False)
+            delete(table).where(in_ids(session, table.person_id, ids)).execution_options(synchronize_session=False)
         )
-    await session.execute(delete(PersonRow).where(PersonRow.id.in_(ids)).execution_options(synchronize_session=False))
+    await _delete(session, delete(PersonRow).where(in_ids(session, PersonRow.id, ids)))
 
 
 async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> int:
@@ -87,17 +96,23 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
     the new rows are inserted, the old deleted; an UPDATE is refused by the database)."""
     conditions = []
     if case_ids:
-        conditions.append(AuditRecordRow.case_id.in_(list(case_ids)))
+        conditions.append(in_ids(session, AuditRecordRow.case_id, case_ids))
     if person_ids:
-        conditions.append(AuditRecordRow.person_id.in_(list(person_ids)))
+        conditions.append(in_ids(session, AuditRecordRow.person_id, person_ids))
     if not conditions:
         return 0
     table = AuditRecordRow.__table__
     assert isinstance(table, Table)
+    if session.get_bind().dialect.name == "postgresql":
+        # In the database: a new id each, everything but the case and the person kept.
+        kept = [c for c in table.c if c.name not in ("id", "case_id", "person_id")]
+        copy = select(func.gen_random_uuid().cast(String), *kept).where(or_(*conditions))
+        await session.execute(insert(table).from_select(["id", *(c.name for c in kept)], copy))
+        return await _delete(session, delete(table).where(or_(*conditions)))  # the copies name no one
     rows = (await session.execute(select(table).where(or_(*conditions)))).mappings().all()
     if not rows:
         return 0
     keep: list[dict[str, Any]] = [{**row, "id": new_id(), "case_id": None, "person_id": None} for row in rows]
-    await session.execute(delete(table).where(table.c.id.in_([row["id"] for row in rows])))
+    await session.execute(delete(table).where(in_ids(session, table.c.id, [row["id"] for row in rows])))
     await session.execute(insert(table), keep)
     return len(rows)

@@ -67,6 +67,7 @@ from app.disposal.records import RECORDS_DESCRIPTION, file_records
 from app.disposal.rules import DisposalAction
 from app.disposal.service import PolicyLoader
 from app.journal.erasure import erase_aggregates
+from app.kit.bulk import in_ids
 from app.kit.clock import now
 from app.kit.idempotency_erasure import erase_responses_naming
 
@@ -313,9 +314,10 @@ class DisposalRunner:
             .execution_options(yield_per=_DIGEST_CHUNK)
         )
         result = await session.stream(query)
-        async for kind, person_id, case_id, action, rule, due_on in result:
-            subject = person_id if kind == PERSON_FILE else case_id
-            lines.append(f"{kind}|{subject}|{action}|{rule}|{due_on}\n")
+        async for partition in result.partitions():
+            for kind, person_id, case_id, action, rule, due_on in partition:
+                subject = person_id if kind == PERSON_FILE else case_id
+                lines.append(f"{kind}|{subject}|{action}|{rule}|{due_on}\n")
         return digest_of(lines)
 
     async def _finish(self, run_id: str, list_id: str) -> None:
@@ -464,7 +466,7 @@ class DisposalRunner:
         if case_ids:
             await session.execute(
                 delete(HoldRow)
-                .where(HoldRow.case_id.in_(case_ids), HoldRow.released_at.is_not(None))
+                .where(in_ids(session, HoldRow.case_id, case_ids), HoldRow.released_at.is_not(None))
                 .execution_options(synchronize_session=False)
             )
         await erase_aggregates(session, case_ids, [])
@@ -473,7 +475,7 @@ class DisposalRunner:
             (
                 await session.scalars(
                     select(HoldRow.person_id).where(
-                        HoldRow.person_id.in_(sorted(candidates)), HoldRow.released_at.is_(None)
+                        in_ids(session, HoldRow.person_id, sorted(candidates)), HoldRow.released_at.is_(None)
                     )
                 )
             ).all()
@@ -481,7 +483,9 @@ class DisposalRunner:
         gone = await unreferenced_persons(session, sorted(candidates - {p for p in standing if p}))
         if gone:
             await session.execute(
-                delete(HoldRow).where(HoldRow.person_id.in_(gone)).execution_options(synchronize_session=False)
+                delete(HoldRow)
+                .where(in_ids(session, HoldRow.person_id, gone))
+                .execution_options(synchronize_session=False)
             )
         await erase_aggregates(session, [], gone)
         await erase_persons(session, gone)
@@ -502,7 +506,7 @@ class DisposalRunner:
         if go:
             await session.execute(
                 update(items)
-                .where(items.id.in_([i.id for i in go]))
+                .where(in_ids(session, items.id, [i.id for i in go]))
                 .values(status="done", batch=batch, person_id=None, case_id=None)
                 .execution_options(synchronize_session=False)
             )
@@ -510,7 +514,7 @@ class DisposalRunner:
             if group:
                 await session.execute(
                     update(items)
-                    .where(items.id.in_([i.id for i in group]))
+                    .where(in_ids(session, items.id, [i.id for i in group]))
                     .values(status=status, batch=batch)
                     .execution_options(synchronize_session=False)
                 )

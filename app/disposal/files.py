@@ -31,6 +31,7 @@ from app.disposal.rules import (
     is_due,
     person_file_verdict,
 )
+from app.kit.bulk import in_ids
 
 PERSON_FILE = "person_file"
 EXEMPTED_RECORD = "exempted_record"
@@ -106,8 +107,8 @@ async def held_persons(session: AsyncSession, committee: str, person_ids: list[s
         .where(HoldRow.committee == committee, active, CaseRow.person_id.is_not(None))
     )
     if person_ids is not None:
-        direct = direct.where(HoldRow.person_id.in_(person_ids))
-        via_case = via_case.where(CaseRow.person_id.in_(person_ids))
+        direct = direct.where(in_ids(session, HoldRow.person_id, person_ids))
+        via_case = via_case.where(in_ids(session, CaseRow.person_id, person_ids))
     held = set((await session.scalars(direct)).all()) | set((await session.scalars(via_case)).all())
     return {p for p in held if p is not None}
 
@@ -117,7 +118,7 @@ async def held_cases(session: AsyncSession, committee: str, case_ids: list[str] 
         HoldRow.committee == committee, HoldRow.released_at.is_(None), HoldRow.case_id.is_not(None)
     )
     if case_ids is not None:
-        query = query.where(HoldRow.case_id.in_(case_ids))
+        query = query.where(in_ids(session, HoldRow.case_id, case_ids))
     return {c for c in (await session.scalars(query)).all() if c is not None}
 
 
@@ -198,7 +199,7 @@ async def recheck(
     if persons:
         ids = list(persons)
         held_p = await held_persons(session, committee, ids)
-        query = _person_files_query(committee, policy).where(PersonRow.id.in_(ids))
+        query = _person_files_query(committee, policy).where(in_ids(session, PersonRow.id, ids))
         current = {row[0]: row for row in (await session.execute(query)).all()}
         for person_id, listed in persons.items():
             if person_id in held_p:
@@ -218,7 +219,7 @@ async def recheck(
         held_c = await held_cases(session, committee, ids)
         rows = await session.execute(
             select(CaseRow.id, CaseRow.last_entry_on).where(
-                CaseRow.id.in_(ids),
+                in_ids(session, CaseRow.id, ids),
                 CaseRow.committee == committee,
                 CaseRow.identity == "anonymous",
                 CaseRow.status == "closed",

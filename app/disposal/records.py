@@ -29,6 +29,7 @@ from app.cases.models import (
     PersonRow,
 )
 from app.disposal.archive import ArchiveRecord
+from app.kit.bulk import in_ids
 
 RECORDS_FORMAT = "iub-records-json-1.0"
 RECORDS_DESCRIPTION = """\
@@ -73,7 +74,7 @@ async def _rows(session: AsyncSession, model: Any, column: str, ids: Sequence[st
     if not ids:
         return []
     table = _table(model)
-    result = await session.execute(select(table).where(table.c[column].in_(list(ids))))
+    result = await session.execute(select(table).where(in_ids(session, table.c[column], ids)))
     return [dict(row) for row in result.mappings().all()]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import and_, delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.journal.models import JournalLink, OutboxEvent
+from app.kit.bulk import in_ids
 
 
 async def erase_aggregates(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> int:
@@ -16,9 +17,9 @@ async def erase_aggregates(session: AsyncSession, case_ids: Collection[str], per
     for model in (OutboxEvent, JournalLink):
         conditions = []
         if case_ids:
-            conditions.append(and_(model.aggregate_type == "case", model.aggregate_id.in_(list(case_ids))))
+            conditions.append(and_(model.aggregate_type == "case", in_ids(session, model.aggregate_id, case_ids)))
         if person_ids:
-            conditions.append(and_(model.aggregate_type == "person", model.aggregate_id.in_(list(person_ids))))
+            conditions.append(and_(model.aggregate_type == "person", in_ids(session, model.aggregate_id, person_ids)))
         if not conditions:
             return 0
         result = await session.execute(
