@@ -129,7 +129,9 @@ class Scenario:
         return gone
 
 
-async def build(db: Database, per_committee: int, *, seed: int = 10) -> Scenario:
+async def build(
+    db: Database, per_committee: int, *, seed: int = 10, committees: tuple[str, ...] = tuple(POLICIES)
+) -> Scenario:
     rng = random.Random(seed)
     pnrs = official_personnummer()
     rng.shuffle(pnrs)
@@ -164,7 +166,7 @@ async def build(db: Database, per_committee: int, *, seed: int = 10) -> Scenario
         return cid
 
     holds: list[dict[str, object]] = []
-    for committee in POLICIES:
+    for committee in committees:
         units = ["unit-a", "unit-b"] + (["unit-p"] if committee == "sn-sydvast" else [])
         for i in range(per_committee):
             p = person(committee)

@@ -197,3 +197,53 @@ async def test_crash_in_a_batch_and_between_batches_resumes(db: Database, archiv
     async with db.sessions() as session:
         run_ids = list((await session.scalars(select(DisposalRunRow.id))).all())
     await assert_outcome(db, scenario, archive, run_ids)
+
+
+async def test_a_killed_runner_resumes(db: Database, database_url: str, tmp_path: Path) -> None:
+    """`iub disposal run` killed (SIGKILL) mid-run, then started again: nothing lost, nothing twice.
+
+    The committee is unknown to the catalog, so the command reads the default policy, which is the
+    scenario's `sn-goteborg` (everything transferred): a package in every batch."""
+    import asyncio
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from tests.conftest import TEST_SECRET
+
+    scenario = await sc.build(db, per_committee=80, seed=12, committees=("sn-goteborg",))
+    await sc.propose_and_approve(db, "sn-goteborg")
+    archive = tmp_path / "archive"
+    env = {
+        **os.environ,
+        "IUB_ENV": "test",
+        "IUB_AUTH_DEV_SECRET": TEST_SECRET,
+        "IUB_DATABASE_URL": database_url,
+        "IUB_ARCHIVE_DIR": str(archive),
+    }
+    command = [sys.executable, "-m", "app.cli", "disposal", "run", "--as-of", sc.AS_OF.isoformat(), "--batch-size", "3"]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: ASYNC220
+    try:
+        for _ in range(600):  # until a few batches have committed
+            async with db.sessions() as session:
+                done = await session.scalar(
+                    select(func.count()).select_from(DisposalListItemRow).where(DisposalListItemRow.status != "pending")
+                )
+            if (done or 0) >= 9 or process.poll() is not None:
+                break
+            await asyncio.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    async with db.sessions() as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(DisposalListItemRow).where(DisposalListItemRow.status == "pending")
+        )
+    assert pending, "the runner finished before it was killed: nothing was tested"
+
+    again = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    async with db.sessions() as session:
+        run_ids = list((await session.scalars(select(DisposalRunRow.id))).all())
+    await assert_outcome(db, scenario, archive, run_ids)
