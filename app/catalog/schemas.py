@@ -248,7 +248,8 @@ RESEARCH_EXEMPTION_DESCRIPTION = (
     "Forskningsundantag (SoL 16 kap. 4 §, SoF 13 kap. 1 §): which personakter are kept for research "
     "instead of destroyed when due. `all`: every file (Göteborgs kommun; the municipalities of "
     "Östergötlands, Gotlands and Västernorrlands län); `birthdays_5_15_25`: files of persons born on the "
-    "5th, 15th or 25th (elsewhere; for a samordningsnummer the number's day minus 60); `none`. Kept files "
+    "5th, 15th or 25th (elsewhere; for a samordningsnummer the number's day minus 60); `none` (no sample: "
+    "SoF 13 kap. 1 § gives every municipality at least the birthday sample). Kept files "
     "are transferred to the archive, never destroyed; the others are destroyed."
 )
 

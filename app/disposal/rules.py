@@ -63,7 +63,7 @@ class ResearchExemption(StrEnum):
 
     ALL = "all"  # Östergötlands, Gotlands and Västernorrlands län, Göteborgs kommun: nothing destroyed
     BIRTHDAYS_5_15_25 = "birthdays_5_15_25"  # elsewhere: persons born on the 5th, 15th, 25th
-    NONE = "none"  # no research sample
+    NONE = "none"  # no research sample (SoF 13:1 gives every municipality at least the birthdays)
 
 
 class ProviderKind(StrEnum):
