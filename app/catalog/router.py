@@ -65,7 +65,9 @@ async def register_committee(
     response_model=CommitteeDoc,
     responses=problem_openapi(401, 403, 404),
 )
-async def get_committee(committee_id: str, caller: ReadCaller, catalog: CatalogDep) -> CommitteeDoc:
+async def get_committee(
+    committee_id: Annotated[str, Path(max_length=64)], caller: ReadCaller, catalog: CatalogDep
+) -> CommitteeDoc:
     """One committee, with its disposal configuration."""
     found = catalog.committees.get(committee_id)
     if found is None:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select
 
 from app.journal.models import OutboxEvent
+from tests.integration.outbox_support import dispatcher, drain, in_process_simulator
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 
@@ -183,3 +184,22 @@ async def test_a_page_of_cases_costs_one_disposal_query_whatever_its_size(client
     assert len(small) == 2 and len(large) == 6
     assert len(statements) == small_count  # the disposal dates add one aggregate query, not one per case
     assert sum("max(cases.last_entry_on)" in s for s in statements) == 1
+
+
+async def test_the_journal_system_gets_the_files_date_on_every_case(client, auth, db):
+    first = await adult_case(client, auth, unit="unit-a")
+    second = await adult_case(client, auth, unit="unit-b", opened_on="2026-09-15")
+    second["_unit"] = "unit-b"
+    await close(client, auth, first, "2026-10-01")
+    await close(client, auth, second, "2026-11-03")
+    sim = in_process_simulator()
+    try:
+        await drain(dispatcher(db, sim.journal))
+        closings = [case["closing"] for case in (await sim.state())["cases"]]
+    finally:
+        await sim.aclose()
+    # The first case's closing went out without a date (the second was open), then got the file's.
+    assert sorted((c["closed_on"], c["disposal_due_on"], c["disposal_action"]) for c in closings) == [
+        ("2026-10-01", "2031-11-03", "archive_transfer"),
+        ("2026-11-03", "2031-11-03", "archive_transfer"),
+    ]
