@@ -222,10 +222,13 @@ class HttpJournalSystem:
             "reason": str(closing.reason),
             "early_termination_reason": closing.early_termination_reason,
             "disposal_due_on": _iso(closing.disposal_due_on),
-            "disposal_deadline_on": _iso(closing.disposal_deadline_on),
-            "disposal_action": None if closing.disposal_action is None else str(closing.disposal_action),
-            "retention_basis": None if closing.retention_basis is None else str(closing.retention_basis),
         }
+        if closing.disposal_action is not None:  # absent only in events written before it was sent:
+            body |= {  # their retry must be the same request, or the journal system refuses the key
+                "disposal_deadline_on": _iso(closing.disposal_deadline_on),
+                "disposal_action": str(closing.disposal_action),
+                "retention_basis": None if closing.retention_basis is None else str(closing.retention_basis),
+            }
         await self._write("close_case", "POST", f"/cases/{_seg(case_ref)}/closing", key, body)
 
     async def set_disposal(self, key: str, case_ref: CaseRef, disposal: CaseDisposal) -> None:

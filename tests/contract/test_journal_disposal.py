@@ -82,3 +82,11 @@ def test_the_outbox_codec_round_trips_the_disposal() -> None:
         "closing": {"closed_on": "2025-11-20", "reason": "completed", "disposal_due_on": "2030-11-20"},
     }
     assert events.read_closing(old).disposal_action is None
+
+
+async def test_an_event_from_before_the_disposal_fields_sends_the_same_request(rig: Rig) -> None:
+    # A retry of a closing written before the fields existed must repeat its first request exactly.
+    _, case_ref = await open_case(rig.journal)
+    await rig.journal.close_case(new_key(), case_ref, CLOSING)
+    sent = rig.transport.exchanges[-1].request_body
+    assert b"disposal_action" not in sent and b"disposal_due_on" in sent
