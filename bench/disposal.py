@@ -186,7 +186,7 @@ async def _approved_list(session: AsyncSession, committee: str, runner: Any) -> 
     )
 
 
-async def _run(files: int, batch_size: int) -> dict[str, Any]:
+async def _run(files: int, batch_size: int, concurrency: int) -> dict[str, Any]:
     from app.core.db import Database
     from app.core.settings import Settings
     from app.disposal.execution import DisposalRunner
@@ -208,7 +208,12 @@ async def _run(files: int, batch_size: int) -> dict[str, Any]:
                 await session.commit()
             seed_seconds = time.perf_counter() - started
             with tempfile.TemporaryDirectory(prefix="iub-bench-archive-") as archive:
-                settings = Settings(database_url=url, archive_dir=Path(archive), disposal_batch_size=batch_size)
+                settings = Settings(
+                    database_url=url,
+                    archive_dir=Path(archive),
+                    disposal_batch_size=batch_size,
+                    disposal_concurrency=concurrency,
+                )
                 runner = DisposalRunner(db, settings, policies=policies)
                 async with db.sessions() as session, session.begin():
                     for committee in (DESTROY, ARCHIVE):
@@ -227,6 +232,7 @@ async def _run(files: int, batch_size: int) -> dict[str, Any]:
     return {
         "files": files,
         "batch_size": batch_size,
+        "concurrency": concurrency,
         "files_done": done,
         "cases_left": int(left),
         "packages": sum(len(r.packages) for r in reports),
@@ -242,10 +248,10 @@ async def _run(files: int, batch_size: int) -> dict[str, Any]:
     }
 
 
-def run(quick: bool, *, files: int | None = None, batch_size: int = 1000) -> dict[str, Any]:
+def run(quick: bool, *, files: int | None = None, batch_size: int = 1000, concurrency: int = 1) -> dict[str, Any]:
     """Seed, execute and measure; the target scales with the number of files (1,000,000 in 300 s)."""
     n = files or (QUICK_FILES if quick else FULL_FILES)
-    return asyncio.run(_run(n, batch_size))
+    return asyncio.run(_run(n, batch_size, concurrency))
 
 
 def main() -> None:
@@ -253,8 +259,10 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_FILES:,} files instead of {FULL_FILES:,}")
     parser.add_argument("--files", type=int, help="any number of files")
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=1, help="batches at once")
     args = parser.parse_args()
-    print(json.dumps(run(args.quick, files=args.files, batch_size=args.batch_size), indent=2))
+    figures = run(args.quick, files=args.files, batch_size=args.batch_size, concurrency=args.concurrency)
+    print(json.dumps(figures, indent=2))
 
 
 if __name__ == "__main__":

@@ -74,6 +74,10 @@ async def unreferenced_persons(session: AsyncSession, person_ids: Collection[str
     stays while any file refers to it."""
     if not person_ids:
         return []
+    # Locked first (in id order): two batches removing the files that name one guardian decide
+    # one after the other, each seeing what the other removed.
+    lock = select(PersonRow.id).where(in_ids(session, PersonRow.id, person_ids)).order_by(PersonRow.id)
+    await session.execute(lock.with_for_update())
     referred = exists().where(or_(CaseRow.person_id == PersonRow.id, CaseRow.guardian_person_id == PersonRow.id))
     query = select(PersonRow.id).where(in_ids(session, PersonRow.id, person_ids), ~referred).order_by(PersonRow.id)
     return list((await session.scalars(query)).all())

@@ -3,7 +3,8 @@
 For each approved list whose date has come (`as_of` on or before the run's date):
 
 1. One runner per list: on PostgreSQL a session advisory lock keyed by the list (a second
-   machine skips the list while the first holds it); SQLite has a single runner.
+   machine skips the list while the first holds it); SQLite has a single runner. Within it, on
+   PostgreSQL, `concurrency` batches at once (items claimed with SKIP LOCKED).
 2. The first start checks the items against the approved digest and creates the run (the
    disposal certificate); a later start resumes it.
 3. Batches of `disposal_batch_size` pending items, in item order, each in ONE transaction:
@@ -29,6 +30,7 @@ For each approved list whose date has come (`as_of` on or before the run's date)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import copy
 import datetime as dt
@@ -55,6 +57,7 @@ from app.cases.erasure import (
     identified_case_ids,
     unreferenced_persons,
 )
+from app.cases.models import CaseRow
 from app.catalog.models import CommitteeRow
 from app.core.db import Database, new_id
 from app.core.settings import Settings
@@ -66,9 +69,11 @@ from app.disposal.policy import CommitteeDisposalPolicy, load_policies
 from app.disposal.records import RECORDS_DESCRIPTION, file_records
 from app.disposal.rules import DisposalAction
 from app.disposal.service import PolicyLoader
-from app.journal.erasure import erase_aggregates
+from app.journal import events
+from app.journal.erasure import case_refs, erase_aggregates
+from app.journal.port import CaseDisposed
 from app.kit.bulk import in_ids
-from app.kit.clock import now
+from app.kit.clock import now, today
 from app.kit.idempotency_erasure import erase_responses_naming
 
 log = structlog.get_logger("iub.disposal")
@@ -143,7 +148,9 @@ class DisposalRunner:
         progress: Progress | None = None,
         hooks: Hooks | None = None,
         should_stop: Callable[[], bool] | None = None,
+        concurrency: int | None = None,
     ) -> None:
+        self.concurrency = concurrency or settings.disposal_concurrency
         self.db = db
         self.should_stop = should_stop or (lambda: False)
         self.settings = settings
@@ -242,19 +249,34 @@ class DisposalRunner:
                     select(CommitteeRow.name).where(CommitteeRow.id == listed.committee)
                 )
             handled = await self._handled(listed.id)
-            while not self.should_stop():  # stop between batches; the next start resumes
-                outcome = await self._batch_with_retries(run.id, listed, policy, committee_name or listed.committee)
-                if outcome is None:
-                    break
-                handled += outcome.items
-                for (action, rule), n in outcome.done.items():
-                    report.done = _add(report.done, (action, rule), n)
-                report.held += outcome.held
-                report.changed += outcome.changed
-                if outcome.package is not None:
-                    report.packages.append(outcome.package)
-                if self.progress:
-                    self.progress(handled, listed.item_count)
+
+            async def work() -> None:
+                nonlocal handled
+                while not self.should_stop():  # stop between batches; the next start resumes
+                    outcome = await self._batch_with_retries(run.id, listed, policy, committee_name or listed.committee)
+                    if outcome is None:
+                        return
+                    handled += outcome.items
+                    for (action, rule), n in outcome.done.items():
+                        report.done = _add(report.done, (action, rule), n)
+                    report.held += outcome.held
+                    report.changed += outcome.changed
+                    if outcome.package is not None:
+                        report.packages.append(outcome.package)
+                    if self.progress:
+                        self.progress(handled, listed.item_count)
+
+            # Batches claim their items with SKIP LOCKED, so several run at once on PostgreSQL.
+            workers = self.concurrency if self.db.is_postgresql else 1
+            if workers == 1:
+                await work()
+            else:
+                try:
+                    async with asyncio.TaskGroup() as group:  # one failing stops the others
+                        for _ in range(workers):
+                            group.create_task(work())
+                except BaseExceptionGroup as failed:
+                    raise failed.exceptions[0] from None
             await self._finish(run.id, listed.id)
         return report
 
@@ -399,17 +421,18 @@ class DisposalRunner:
         async with self.db.sessions() as session:
             try:
                 async with session.begin():
-                    run = await session.get(DisposalRunRow, run_id, with_for_update=True)
-                    assert run is not None
                     items = await self._pending(session, listed.id, lock=True)
                     if not items:
                         return None
-                    batch = run.batches + 1
                     go, held, changed = await self._check(session, listed, policy, items)
                     transfer = [i for i in go if i.action == DisposalAction.ARCHIVE_TRANSFER]
                     if transfer:
-                        staged = await self._package(session, listed, run, batch, transfer, committee_name)
-                    await self._erase(session, listed.committee, go)
+                        staged = await self._package(session, listed, run_id, items[0].id, transfer, committee_name)
+                    await self._erase(session, listed.committee, go, staged.name if staged else None)
+                    # The run row last: concurrent batches wait for each other only here.
+                    run = await session.get(DisposalRunRow, run_id, with_for_update=True, populate_existing=True)
+                    assert run is not None
+                    batch = run.batches + 1
                     outcome = await self._record(session, run, batch, go, held, changed, staged)
                     if self.hooks.before_commit:
                         self.hooks.before_commit(batch)
@@ -428,18 +451,19 @@ class DisposalRunner:
         self,
         session: AsyncSession,
         listed: DisposalListRow,
-        run: DisposalRunRow,
-        batch: int,
+        run_id: str,
+        first_item: int,
         items: list[DisposalListItemRow],
         committee_name: str,
     ) -> PackageResult:
         persons = {i.person_id: i.rule for i in items if i.kind == PERSON_FILE and i.person_id}
         records = {i.case_id: i.rule for i in items if i.kind != PERSON_FILE and i.case_id}
         documents = await file_records(session, listed.committee, persons, records)
-        package_id = f"iub-{listed.committee}-{listed.as_of:%Y%m%d}-{run.id[:8]}-{batch:05d}"
+        # Named by the batch's first item: the same batch made again gets the same name.
+        package_id = f"iub-{listed.committee}-{listed.as_of:%Y%m%d}-{run_id[:8]}-{first_item:09d}"
         meta = PackageMeta(
             package_id=package_id,
-            label=f"Gallring med överlämnande till arkiv, {committee_name}, {listed.as_of.isoformat()}, del {batch}",
+            label=f"Gallring med överlämnande till arkiv, {committee_name}, {listed.as_of.isoformat()}",
             committee_id=listed.committee,
             committee_name=committee_name,
             created_at=now().replace(microsecond=0),
@@ -458,10 +482,14 @@ class DisposalRunner:
         verify_package(result)  # raises PackageInvalid: nothing is removed
         return result
 
-    async def _erase(self, session: AsyncSession, committee: str, go: list[DisposalListItemRow]) -> None:
+    async def _erase(
+        self, session: AsyncSession, committee: str, go: list[DisposalListItemRow], package: str | None
+    ) -> None:
         persons = sorted(i.person_id for i in go if i.kind == PERSON_FILE and i.person_id)
         records = sorted(i.case_id for i in go if i.kind != PERSON_FILE and i.case_id)
-        case_ids = sorted({*await identified_case_ids(session, persons), *records})
+        file_cases = await identified_case_ids(session, persons)
+        case_ids = sorted({*file_cases, *records})
+        await self._tell_journal(session, committee, go, file_cases, package)
         candidates = set(persons) | await guardians_of(session, case_ids)
         if case_ids:
             await session.execute(
@@ -491,6 +519,34 @@ class DisposalRunner:
         await erase_persons(session, gone)
         await erase_responses_naming(session, [*case_ids, *gone])
         await deidentify_audit(session, case_ids, gone)
+
+    async def _tell_journal(
+        self,
+        session: AsyncSession,
+        committee: str,
+        go: list[DisposalListItemRow],
+        file_cases: list[str],
+        package: str | None,
+    ) -> None:
+        """A `case.disposed` event for every case of the files that reached the journal system,
+        written in the batch's transaction (the outbox): the journal system disposes of its copy."""
+        refs = await case_refs(session, file_cases)
+        if not refs:
+            return
+        owner = dict(
+            (
+                await session.execute(
+                    select(CaseRow.id, CaseRow.person_id).where(in_ids(session, CaseRow.id, list(refs)))
+                )
+            ).all()
+        )
+        verdicts = {i.person_id: (i.action, i.rule) for i in go if i.kind == PERSON_FILE}
+        disposed_on = today()
+        for case_id, ref in sorted(refs.items()):
+            action, rule = verdicts[owner[case_id]]
+            transferred = action == DisposalAction.ARCHIVE_TRANSFER
+            disposed = CaseDisposed(disposed_on, action, rule, package if transferred else None)
+            events.case_disposed(session, case_id, ref, disposed, committee=committee)
 
     async def _record(
         self,

@@ -451,6 +451,9 @@ class Dispatcher:
                 raise JournalTransientError("person ref not yet known", problem_type="person-ref-unknown")
             await journal.update_person(event.id, known, events.read_person_update(payload))
             return
+        if kind == EventKind.case_disposed:  # the case and its link are gone: the ref travels along
+            await journal.record_disposed(event.id, *events.read_disposed(payload))
+            return
         ref = claim.refs.get(key)
         if ref is None:
             raise JournalPermanentError("the case has no journal reference", problem_type="case-ref-unknown")
@@ -584,6 +587,8 @@ class Dispatcher:
             )
         touched: dict[tuple[str, str], bool] = {}  # aggregate -> has a dead event
         for outcome in outcomes:
+            if outcome.event.aggregate_type == "disposal":
+                continue  # a disposed case keeps no journal link
             key = (outcome.event.aggregate_type, outcome.event.aggregate_id)
             touched[key] = touched.get(key, False) or outcome.kind == "dead"
         if not touched:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import and_, delete, or_
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.journal.models import JournalLink, OutboxEvent
@@ -27,3 +27,17 @@ async def erase_aggregates(session: AsyncSession, case_ids: Collection[str], per
         )
         removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return removed
+
+
+async def case_refs(session: AsyncSession, case_ids: Collection[str]) -> dict[str, str]:
+    """The journal system's refs of those cases that reached it (our case id -> its case ref)."""
+    if not case_ids:
+        return {}
+    rows = await session.execute(
+        select(JournalLink.aggregate_id, JournalLink.external_ref).where(
+            JournalLink.aggregate_type == "case",
+            in_ids(session, JournalLink.aggregate_id, case_ids),
+            JournalLink.external_ref.is_not(None),
+        )
+    )
+    return {case_id: ref for case_id, ref in rows.all() if ref}

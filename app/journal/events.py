@@ -52,6 +52,7 @@ from app.journal.outbox import enqueue
 from app.journal.port import (
     CaseClosing,
     CaseDisposal,
+    CaseDisposed,
     CaseRegistration,
     ClosingReason,
     EntryKind,
@@ -72,6 +73,9 @@ class EventKind(StrEnum):
     case_closed = "case.closed"
     disposal_changed = "case.disposal_changed"  # the closed case's file's disposal changed
     person_updated = "person.updated"
+    # Our copy of a case was disposed of; aggregate `disposal` (the case's own events and journal
+    # link went with it), the journal system's case ref in the payload.
+    case_disposed = "case.disposed"
 
 
 def _json(value: Any) -> Any:
@@ -315,6 +319,30 @@ def read_plan(payload: dict[str, Any]) -> InterventionPlan:
     data["follow_up_on"] = _date(data.get("follow_up_on"))
     data["personal"] = PlanPersonal(**(data.get("personal") or {}))
     return InterventionPlan(**data)
+
+
+def case_disposed(
+    session: AsyncSession, case_id: str, case_ref: str, disposed: CaseDisposed, *, committee: str | None = None
+) -> str:
+    return enqueue(
+        session,
+        aggregate_type="disposal",
+        aggregate_id=case_id,
+        kind=EventKind.case_disposed,
+        payload={"case_ref": case_ref, "disposed": _json(disposed)},
+        committee=committee,
+    )
+
+
+def read_disposed(payload: dict[str, Any]) -> tuple[str, CaseDisposed]:
+    """The journal system's case ref and what became of our copy (`case.disposed`)."""
+    data = payload["disposed"]
+    return payload["case_ref"], CaseDisposed(
+        disposed_on=dt.date.fromisoformat(data["disposed_on"]),
+        action=data["action"],
+        rule=data["rule"],
+        archive_package=data.get("archive_package"),
+    )
 
 
 def read_closing(payload: dict[str, Any]) -> CaseClosing:

@@ -29,6 +29,7 @@ from app.journal.port import (
     CASE_TYPE,
     CaseClosing,
     CaseDisposal,
+    CaseDisposed,
     CaseRef,
     CaseRegistration,
     EntryRef,
@@ -239,6 +240,15 @@ class HttpJournalSystem:
             "retention_basis": str(disposal.basis),
         }
         await self._write("set_disposal", "PUT", f"/cases/{_seg(case_ref)}/disposal", key, body)
+
+    async def record_disposed(self, key: str, case_ref: CaseRef, disposed: CaseDisposed) -> None:
+        body = {
+            "disposed_on": disposed.disposed_on.isoformat(),
+            "action": disposed.action,
+            "rule": disposed.rule,
+            "archive_package": disposed.archive_package,
+        }
+        await self._write("record_disposed", "POST", f"/cases/{_seg(case_ref)}/disposed", key, body)
 
     async def _write(
         self, op: str, method: str, path: str, key: str, body: JSON, content_type: str = "application/json"

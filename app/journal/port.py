@@ -181,6 +181,17 @@ class CaseDisposal:
 
 
 @dataclass(frozen=True, slots=True)
+class CaseDisposed:
+    """Our copy of the case is gone (gallring carried out): destroyed, or transferred to the
+    archive in the package named (SoL 16 kap. 1-4 §§). The journal system disposes of its copy."""
+
+    disposed_on: dt.date
+    action: str  # destroy | archive_transfer
+    rule: str  # the disposal rule's code, e.g. sol_16_1_destroy
+    archive_package: str | None = None  # the archive package's name, for a transfer
+
+
+@dataclass(frozen=True, slots=True)
 class CaseClosing:
     """Avslut, with the ärende's disposal as it stands at closing (`CaseDisposal`).
 
@@ -272,4 +283,8 @@ class JournalSystem(Protocol):
     async def set_disposal(self, key: str, case_ref: CaseRef, disposal: CaseDisposal) -> None:
         """Record a change of a closed case's disposal (another ärende of the person's file opened
         or closed)."""
+        ...
+
+    async def record_disposed(self, key: str, case_ref: CaseRef, disposed: CaseDisposed) -> None:
+        """Tell the journal system that our copy of the case was disposed of (destroyed or transferred)."""
         ...

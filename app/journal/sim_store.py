@@ -154,6 +154,13 @@ class ClosingIn(DisposalIn):
         return self
 
 
+class DisposedIn(_In):
+    disposed_on: dt.date
+    action: Literal["destroy", "archive_transfer"]
+    rule: str = Field(min_length=1, max_length=40)
+    archive_package: OptionalText = Field(default=None, max_length=200)
+
+
 class DisposalChangeIn(DisposalIn):
     disposal_action: DisposalActionIn
     retention_basis: RetentionBasisIn
@@ -184,6 +191,7 @@ class _Case:
     entries: list[JSON] = field(default_factory=list)
     plan: JSON | None = None
     closing: JSON | None = None
+    disposed: JSON | None = None  # the client's copy was disposed of
     history: list[str] = field(default_factory=list)  # what arrived, in order
 
     def view(self) -> JSON:
@@ -192,6 +200,7 @@ class _Case:
             **self.registration,
             "status": "closed" if self.closing else "open",
             "closing": self.closing,
+            "disposed": self.disposed,
         }
 
 
@@ -271,6 +280,12 @@ class SimStore:
             raise SimProblem(409, "case-open", "The ärende is open", f"Ärende {case_ref} is not closed.")
         case.closing = {**case.closing, **body.model_dump(mode="json")}
         case.history.append("disposal")
+        return 200, case.view()
+
+    def record_disposed(self, case_ref: str, body: DisposedIn) -> tuple[int, JSON]:
+        case = self._case(case_ref)
+        case.disposed = body.model_dump(mode="json")
+        case.history.append("disposed")
         return 200, case.view()
 
     def get_case(self, ref: str) -> tuple[int, JSON]:

@@ -39,6 +39,7 @@ from app.journal.sim_store import (
     CaseRegistrationIn,
     ClosingIn,
     DisposalChangeIn,
+    DisposedIn,
     JournalEntryIn,
     PersonPatchIn,
     PersonUpsertIn,
@@ -270,6 +271,10 @@ def create_simulator_app(faults: SimulatorFaults | None = None) -> FastAPI:
     @app.post("/cases/{case_ref}/closing")
     async def close_case(case_ref: str, request: Request) -> Response:
         return await sim.write(request, ClosingIn, lambda b: sim.store.close_case(case_ref, b))
+
+    @app.post("/cases/{case_ref}/disposed")
+    async def record_disposed(case_ref: str, request: Request) -> Response:
+        return await sim.write(request, DisposedIn, lambda b: sim.store.record_disposed(case_ref, b))
 
     @app.put("/cases/{case_ref}/disposal")
     async def set_disposal(case_ref: str, request: Request) -> Response:

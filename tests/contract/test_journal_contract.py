@@ -31,6 +31,7 @@ from referencing.jsonschema import DRAFT202012
 from app.journal.http_adapter import HttpJournalSystem, parse_retry_after
 from app.journal.port import (
     CaseClosing,
+    CaseDisposed,
     CaseRegistration,
     ClosingReason,
     EntryKind,
@@ -175,6 +176,14 @@ def test_contract_uses_only_official_test_personnummer() -> None:
 # (b) Every adapter request validates against the contract ----------------------------------
 
 
+DISPOSED = CaseDisposed(
+    disposed_on=dt.date(2031, 2, 3),
+    action="archive_transfer",
+    rule="sol_16_4_research_all",
+    archive_package="iub-sn-sydvast-20310203-1a2b3c4d-000000001.zip",
+)
+
+
 async def test_adapter_lifecycle_validates_and_keeps_identity_out_of_urls(rig: Rig) -> None:
     key = new_key()
     # One event id may drive several methods: the adapter derives a key per operation.
@@ -184,6 +193,7 @@ async def test_adapter_lifecycle_validates_and_keeps_identity_out_of_urls(rig: R
     entry_ref = await rig.journal.add_journal_entry(new_key(), case_ref, ENTRY)
     await rig.journal.put_plan(new_key(), case_ref, PLAN)
     await rig.journal.close_case(new_key(), case_ref, CLOSING)
+    await rig.journal.record_disposed(new_key(), case_ref, DISPOSED)
 
     exchanges = rig.transport.exchanges
     assert {(e.method, e.status) for e in exchanges} == {
@@ -203,8 +213,14 @@ async def test_adapter_lifecycle_validates_and_keeps_identity_out_of_urls(rig: R
     guardian = next(p for p in state["persons"] if p["personnummer"] == GUARDIAN.personnummer)
     assert case["guardian_ref"] == guardian["person_ref"]
     assert [e["entry_ref"] for e in case["entries"]] == [entry_ref]
-    assert case["history"] == ["registered", f"entry:{entry_ref}", "plan:1", "closing"]
+    assert case["history"] == ["registered", f"entry:{entry_ref}", "plan:1", "closing", "disposed"]
     assert case["closing"]["disposal_due_on"] == "2030-11-20"
+    assert case["disposed"] == {
+        "disposed_on": "2031-02-03",
+        "action": "archive_transfer",
+        "rule": "sol_16_4_research_all",
+        "archive_package": "iub-sn-sydvast-20310203-1a2b3c4d-000000001.zip",
+    }
     assert case["plan"]["personal"] == {"next_of_kin": "Moster"}
 
 

@@ -240,7 +240,8 @@ async def propose_and_approve(db: Database, committee: str) -> str:
 
 
 def runner(db: Database, settings, batch_size: int = 40, hooks: Hooks | None = None) -> DisposalRunner:  # type: ignore[no-untyped-def]
-    return DisposalRunner(db, settings, policies=policies, batch_size=batch_size, hooks=hooks)
+    # Two batches at once on PostgreSQL (SQLite runs one): shared guardians, holds and crashes race.
+    return DisposalRunner(db, settings, policies=policies, batch_size=batch_size, hooks=hooks, concurrency=2)
 
 
 async def table_counts(db: Database) -> dict[str, int]:

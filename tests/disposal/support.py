@@ -102,6 +102,7 @@ class Seed:
         notes: int = 1,
         pnr: str | None = None,
         open_case: bool = False,
+        journal: bool = True,
     ) -> str:
         cid = new_id()
         identified = person_id is not None
@@ -171,7 +172,7 @@ class Seed:
         }
         self.add(CasePlanRow, case_id=cid, version=1, updated_at=T0, **plan)
         self.add(CasePlanVersionRow, case_id=cid, version=1, recorded_by="seed", recorded_at=T0, **plan)
-        if identified:
+        if identified and journal:
             payload = {"case_id": cid, "registration": {"personnummer": pnr, "name": note_text}}
             self.add(
                 OutboxEvent,
