@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from sqlalchemy import select
+
 from app.core.db import Database
 from app.disposal.service import DisposalService
 from tests.disposal.scenario import caller
@@ -42,3 +44,36 @@ async def test_disposal_run_command(db: Database, database_url: str, tmp_path: P
     assert "no approved disposal list due" in again.stdout
     bad = iub("disposal", "run", "--as-of", "01/06/2026", **env)
     assert bad.returncode == 2
+
+
+async def test_the_worker_runs_approved_lists_daily(db: Database, database_url: str, tmp_path: Path) -> None:
+    import asyncio
+
+    from app.disposal.models import DisposalListRow
+    from app.disposal.schedule import run_daily
+    from tests.conftest import make_settings
+
+    pnrs = official_personnummer()
+    seed = Seed()
+    person = seed.person("sn-sydvast", pnrs[210], "Qz9x")
+    seed.case("sn-sydvast", "unit-a", person_id=person, last_entry_on=dt.date(2019, 1, 1), pnr=pnrs[210])
+    async with db.sessions() as session, session.begin():
+        await seed.write(session)
+    async with db.sessions() as session, session.begin():
+        listed = await DisposalService(session, caller("sn-sydvast", "anna")).propose(dt.date(2026, 1, 1))
+        list_id, digest = listed.id, listed.digest
+    async with db.sessions() as session, session.begin():
+        await DisposalService(session, caller("sn-sydvast", "bo")).approve(list_id, digest)
+
+    stop = asyncio.Event()
+    settings = make_settings(database_url, archive_dir=tmp_path / "archive")
+    task = asyncio.create_task(run_daily(db, settings, stop))
+    for _ in range(200):
+        async with db.sessions() as session:
+            status = await session.scalar(select(DisposalListRow.status).where(DisposalListRow.id == list_id))
+        if status == "executed":
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, 10)
+    assert status == "executed"
