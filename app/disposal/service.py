@@ -194,6 +194,9 @@ class DisposalService:
         await self._write_items(row.id, scan.files)
         row.version += 1
         row.digest = digest
+        # Whoever made this version proposed it: they cannot approve it (four eyes).
+        row.proposed_by = self.caller.sub
+        row.proposed_at = now()
         row.item_count = len(scan.files)
         row.counts = count_files(scan.files)
         row.status = "proposed"

@@ -122,13 +122,23 @@ async def test_list_four_eyes_and_version_binding(client: httpx.AsyncClient, aut
     same_again = await client.post(f"{url}/refresh", headers=auth("disposal:propose", sub="anna"))
     assert same_again.json()["version"] == 1 and same_again.json()["needs_approval"] is False
     # A hold set since: a new version, approval needed again, the old digest refused.
-    await _hold(client, auth, {"case_id": files["due_case"], "reason": "supervision"})
+    case_hold = await _hold(client, auth, {"case_id": files["due_case"], "reason": "supervision"})
     changed = await client.post(f"{url}/refresh", headers=auth("disposal:propose", sub="anna"))
     assert changed.json()["version"] == 2 and changed.json()["needs_approval"] is True
     assert changed.json()["item_count"] == 1 and changed.json()["status"] == "proposed"
     approver = auth("disposal:approve", sub="bo")
     stale = await client.post(f"{url}/approve", json={"digest": doc["digest"]}, headers=approver)
     assert stale.status_code == 409
+    # Who made a new version proposed it: the one who refreshed cannot approve it.
+    released = await client.delete(f"/v1/disposal/holds/{case_hold.json()['id']}", headers=auth("disposal:hold"))
+    assert released.status_code == 204
+    again = await client.post(f"{url}/refresh", headers=auth("disposal:propose", sub="bo"))
+    assert again.json()["version"] == 3 and again.json()["proposed_by"] == "bo" and again.json()["item_count"] == 2
+    own = await client.post(f"{url}/approve", json={"digest": again.json()["digest"]}, headers=approver)
+    assert own.status_code == 403
+    other = auth("disposal:approve", sub="anna")
+    final = await client.post(f"{url}/approve", json={"digest": again.json()["digest"]}, headers=other)
+    assert final.status_code == 200 and final.json()["approved_version"] == 3
 
     listed = (await client.get("/v1/disposal/lists", headers=auth("disposal:read"))).json()["items"]
     assert [item["id"] for item in listed] == [doc["id"]]

@@ -9,19 +9,20 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select, text, update
 
 from app.cases.models import AuditRecordRow, CaseRow, PersonRow
 from app.core.db import Database
 from app.core.settings import Settings
 from app.disposal.archive import PackageResult, verify_package
 from app.disposal.execution import STAGING, Hooks
-from app.disposal.models import DisposalListItemRow, DisposalPackageRow, DisposalRunRow
+from app.disposal.models import DisposalListItemRow, DisposalPackageRow, DisposalRunRow, HoldRow
 from app.disposal.service import DisposalService
 from app.journal.models import JournalLink, OutboxEvent
 from app.kit.idempotency_models import IdempotencyRecord
 from tests.conftest import make_settings
 from tests.disposal import scenario as sc
+from tests.disposal.support import new_id
 
 ORPHANS = {
     "case_notes": "SELECT count(*) FROM case_notes WHERE case_id NOT IN (SELECT id FROM cases)",
@@ -132,6 +133,24 @@ async def test_disposal_scenario(db: Database, archive_settings: Settings) -> No
     async with db.sessions() as session:
         audit_rows = await session.scalar(select(func.count()).select_from(AuditRecordRow))
     list_ids = [await sc.propose_and_approve(db, committee) for committee in sc.POLICIES]
+    # After approval: a hold on one listed file, a new entry in another. Both are checked again.
+    listed = sorted(scenario.expected_person_files())
+    late_hold, late_entry = listed[0], listed[1]
+    entry_case, unit, _, still_open = scenario.persons[late_entry].cases[0]
+    async with db.sessions() as session, session.begin():
+        session.add(
+            HoldRow(
+                id=new_id(),
+                committee=scenario.persons[late_hold].committee,
+                unit="unit-a",
+                person_id=late_hold,
+                reason="court_case",
+                created_by="jurist",
+            )
+        )
+        await session.execute(update(CaseRow).where(CaseRow.id == entry_case).values(last_entry_on=dt.date(2025, 1, 1)))
+    scenario.persons[late_hold].held = True
+    scenario.persons[late_entry].cases[0] = (entry_case, unit, dt.date(2025, 1, 1), still_open)
 
     dry = await sc.runner(db, archive_settings).run(as_of=sc.AS_OF, dry_run=True)
     before = await sc.table_counts(db)
@@ -145,6 +164,10 @@ async def test_disposal_scenario(db: Database, archive_settings: Settings) -> No
     run_ids = await run_all(db, archive_settings)
     assert len(run_ids) == 3
     await assert_outcome(db, scenario, archive_settings.archive_dir, run_ids)
+    async with db.sessions() as session:
+        runs = (await session.scalars(select(DisposalRunRow))).all()
+    assert sum(sum(r.counts["held"].values()) for r in runs) == 1
+    assert sum(sum(r.counts["changed"].values()) for r in runs) == 1
     async with db.sessions() as session:
         # The audit trail keeps every access, only no longer whose file it was.
         assert await session.scalar(select(func.count()).select_from(AuditRecordRow)) == audit_rows
