@@ -270,3 +270,24 @@ async def test_a_killed_runner_resumes(db: Database, database_url: str, tmp_path
     async with db.sessions() as session:
         run_ids = list((await session.scalars(select(DisposalRunRow.id))).all())
     await assert_outcome(db, scenario, archive, run_ids)
+
+
+async def test_two_machines_at_once(db: Database, archive_settings: Settings) -> None:
+    """Two runners started together (as on two machines): each list is run by one of them, wholly."""
+    import asyncio
+
+    if not db.is_postgresql:
+        pytest.skip("SQLite has a single runner (README, Disposal); the advisory lock is PostgreSQL's")
+    scenario = await sc.build(db, per_committee=60, seed=14)
+    for committee in sc.POLICIES:
+        await sc.propose_and_approve(db, committee)
+    first, second = await asyncio.gather(
+        sc.runner(db, archive_settings, batch_size=10).run(as_of=sc.AS_OF),
+        sc.runner(db, archive_settings, batch_size=10).run(as_of=sc.AS_OF),
+    )
+    ran = [r for r in (*first, *second) if r.run_id and not r.skipped]
+    assert len({r.list_id for r in ran}) == 3
+    async with db.sessions() as session:
+        run_ids = list((await session.scalars(select(DisposalRunRow.id))).all())
+    assert len(run_ids) == 3
+    await assert_outcome(db, scenario, archive_settings.archive_dir, run_ids)
