@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.catalog.domain import Committee, Decision
 from app.catalog.repository import CatalogRepository
 from app.catalog.rules import Violation, check_decision
-from app.catalog.store import CatalogStore
+from app.catalog.store import CatalogStore, announce_change
 from app.core.auth import Caller
 from app.core.db import on_commit
 from app.core.errors import FORBIDDEN, ProblemError, problem_type
@@ -61,6 +61,7 @@ class CatalogService:
             raise ProblemError(DECISION_EXISTS, "This committee already has a decision with that reference.")
         await self.repo.add_decision(decision)
         on_commit(self.session, lambda: self.store.add([], [decision]))
+        await announce_change(self.session)  # the other processes' stores
         return decision
 
     async def put_committee(
@@ -101,6 +102,7 @@ class CatalogService:
     async def register_committee(self, committee: Committee) -> None:
         if await self.repo.upsert_committee(committee):
             on_commit(self.session, lambda: self.store.add([committee], []))
+            await announce_change(self.session)
 
     async def load(self, committees: list[Committee], decisions: list[Decision]) -> tuple[int, int]:
         """Load a catalog file: idempotent. Returns (decisions added, decisions already present)."""
