@@ -214,13 +214,16 @@ def worker(
     lease_seconds: Annotated[float | None, typer.Option(help="Claim lease; default from the journal timeout.")] = None,
     poll_seconds: Annotated[float, typer.Option(help="Idle wait between polls.")] = 1.0,
     metrics_port: Annotated[int | None, typer.Option(help="Serve the worker's Prometheus counters here.")] = None,
+    metrics_host: Annotated[str, typer.Option(help="Interface of the metrics port (0.0.0.0 in a container).")] = (
+        "127.0.0.1"
+    ),
 ) -> None:
     """Deliver outbox events to the journal system (several workers may run on PostgreSQL)."""
     settings = _settings()
     if metrics_port is not None:
         from prometheus_client import start_http_server
 
-        start_http_server(metrics_port, addr="127.0.0.1")
+        start_http_server(metrics_port, addr=metrics_host)
     # uvloop: the worker is I/O-bound on many small HTTP requests (about 30 % faster over loopback).
     delivered = _run_fast(_worker(settings, once, concurrency, batch_size, lease_seconds, poll_seconds))
     if once:
