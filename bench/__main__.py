@@ -8,6 +8,7 @@ met (the report says which); a section that crashes is reported as such and the 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import importlib
 import inspect
@@ -25,22 +26,41 @@ from bench.harness import RunConfig, Section, SectionReport
 
 
 async def _disposal(config: RunConfig) -> SectionReport:
-    """`bench.disposal.run(quick)` where that module exists (a report, or Markdown text)."""
+    """`bench.disposal.run(quick)` where that module exists; it runs its own event loop (a thread
+    here) and answers a report, Markdown text or a dict of figures."""
+    report = SectionReport("Disposal (gallring): executing an approved list")
     try:
         module = importlib.import_module("bench.disposal")
     except ModuleNotFoundError as exc:
         if exc.name != "bench.disposal":
             raise
-        report = SectionReport("Disposal")
         report.note("Not measured: this checkout has no disposal benchmark (bench/disposal.py).")
         return report
-    result = module.run(config.quick)
+    result = await asyncio.to_thread(module.run, config.quick)
     if inspect.isawaitable(result):
         result = await result
     if isinstance(result, SectionReport):
         return result
-    report = SectionReport("Disposal")
-    report.note(str(result))
+    if not isinstance(result, dict):
+        report.note(str(result))
+        return report
+    met = result.get("met")
+    report.add(
+        f"{result.get('files_done', 0):,} files disposed of",
+        f"{result.get('seconds')} s ({result.get('files_per_second', 0):,} files/s, "
+        f"{result.get('rows_per_second', 0):,} rows/s)",
+        f"<= {result['target_seconds']:.0f} s" if "target_seconds" in result else "",
+        met if isinstance(met, bool) else None,
+    )
+    if "peak_rss_mib" in result:
+        report.add(
+            "Peak resident memory (before)", f"{result['peak_rss_mib']} MiB ({result.get('rss_before_mib')} MiB)"
+        )
+    shown = {"files_done", "seconds", "files_per_second", "rows_per_second", "target_seconds", "met"}
+    shown |= {"peak_rss_mib", "rss_before_mib"}
+    rest = ", ".join(f"{k} {v}" for k, v in result.items() if k not in shown)
+    if rest:
+        report.note(rest)
     return report
 
 
