@@ -53,9 +53,8 @@ async def _disposal(config: RunConfig) -> SectionReport:
         met if isinstance(met, bool) else None,
     )
     if "peak_rss_mib" in result:
-        report.add(
-            "Peak resident memory (before)", f"{result['peak_rss_mib']} MiB ({result.get('rss_before_mib')} MiB)"
-        )
+        peak, before = result["peak_rss_mib"], result.get("rss_before_mib")
+        report.add("Peak resident memory (before the run)", f"{peak} MiB ({before} MiB)")
     shown = {"files_done", "seconds", "files_per_second", "rows_per_second", "target_seconds", "met"}
     shown |= {"peak_rss_mib", "rss_before_mib"}
     rest = ", ".join(f"{k} {v}" for k, v in result.items() if k not in shown)
