@@ -97,6 +97,7 @@ class CatalogService:
             changed = await self.repo.configure_disposal(committee) or changed
         if changed:
             on_commit(self.session, lambda: self.store.add([committee], []))
+            await announce_change(self.session)
         return committee
 
     async def register_committee(self, committee: Committee) -> None:

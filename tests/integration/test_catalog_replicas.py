@@ -44,6 +44,10 @@ async def test_a_committee_registered_on_one_replica_is_served_by_the_other_at_o
     if backend != "postgresql":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; SQLite runs one process and refreshes on its interval")
     async with replica(database_url) as (first, _), replica(database_url) as (second, store):
+        started = time.monotonic()
+        while store.reloads < 2:  # listening: start-up, then the listener's catch-up reload
+            assert time.monotonic() - started < 10, "the listener never connected"
+            await asyncio.sleep(0.02)
         assert "sn-replika" not in await committees(second, auth)
         started = time.monotonic()
         response = await first.put(
@@ -55,7 +59,7 @@ async def test_a_committee_registered_on_one_replica_is_served_by_the_other_at_o
         while "sn-replika" not in await committees(second, auth):
             assert time.monotonic() - started < 10, "the other replica never saw the committee"
             await asyncio.sleep(0.05)
-        assert store.reloads >= 2  # start-up, then the notification
+        assert store.reloads >= 3  # start-up, catch-up, then the notification
 
 
 async def test_a_rolled_back_catalog_write_notifies_nobody(database_url: str, db: Database, backend: str) -> None:
