@@ -117,7 +117,6 @@ class AiohttpTransport:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
-                auto_decompress=False,
                 skip_auto_headers=("User-Agent",),
             )
         return self._session
