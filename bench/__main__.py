@@ -86,11 +86,13 @@ async def run_all(config: RunConfig, sections: list[Section]) -> str:
         "",
     ]
     for section in sections:
+        section_started = time.perf_counter()
         try:
             report = await section.run(config)
         except Exception:
             report = SectionReport(f"{section.name}: failed")
             report.note("The section raised an exception:\n\n```\n" + traceback.format_exc() + "```")
+        report.note(f"Section time: {time.perf_counter() - section_started:.0f} s.")
         parts.append(report.markdown())
     parts.append(f"_Total time: {time.perf_counter() - started:.1f} s._\n")
     return "\n".join(parts)

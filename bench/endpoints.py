@@ -1,7 +1,7 @@
 """The endpoints as users see them: a real server next to bare FastAPI endpoints, loaded from outside.
 
 - Database: a fresh PostgreSQL database (`IUB_BENCH_PG`), migrated, the demo catalog loaded,
-  case records for the statistics (`bench.stats`: 200,000; quick 20,000) and the committee's
+  case records for the statistics (`bench.stats`: 200,000; quick 5,000) and the committee's
   statistics snapshot computed once.
 - The service: `iub serve` (uvicorn, one worker process, uvloop, httptools) as deployed: JSON
   log lines written (to /dev/null), no in-process dispatcher (deliveries are the worker's).
@@ -198,7 +198,7 @@ async def _prepare(url: str, quick: bool) -> None:
         async with database.sessions() as session, session.begin():
             await CatalogService(session, CatalogStore()).load(committees, decisions)
         interventions = sorted({i.id for d in decisions for i in d.interventions})
-        await _load(url, _records(20_000 if quick else 200_000, interventions))
+        await _load(url, _records(5_000 if quick else 200_000, interventions))
         settings = Settings(env=Env.test, database_url=url, stats_refresh_seconds=0)
         with quiet_stderr():
             await refresh(database, COMMITTEE, settings)
