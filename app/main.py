@@ -17,7 +17,7 @@ from app.catalog.store import CatalogStore
 from app.core import health, problems
 from app.core.auth import SCOPES, TokenVerifier
 from app.core.db import Database
-from app.core.docs import install_docs
+from app.core.docs import decorate_operations, install_docs
 from app.core.errors import document_common_problems, install_problem_handlers
 from app.core.guard import RequestGuardMiddleware
 from app.core.logging import RequestContextMiddleware, configure_logging
@@ -39,7 +39,9 @@ of the carrying-out (SoL 14 kap. 3–5 §§) with identity protection enforced b
 stored; delivery of identified cases to the journal system.
 
 Authenticate with **Authorize**: a bearer JWT with the claims `sub`, `unit`, `committee`,
-`scope`, `exp`, `iss`, `aud`. In development, `iub token --scope "catalog:read ..."` prints one.
+`scope`, `exp`, `iss`, `aud`. In development, `iub token --all-scopes` prints one with every scope
+(sub `dev`, unit `unit-a`, committee `sn-sydvast`: the demo catalog's committee). Each operation
+names the scope it requires.
 Errors are RFC 9457 problem documents (`application/problem+json`) whose `type` resolves under
 `/problems/`. Personnummer never go in URLs: they travel in request bodies only.
 """
@@ -172,6 +174,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
                 bearer.get("description", "") + " Scopes: " + ", ".join(f"`{s}`" for s in SCOPES) + "."
             )
         add_links(schema)
+        decorate_operations(app, schema)
         app.openapi_schema = schema
         return schema
 
@@ -211,7 +214,7 @@ LINKS: dict[tuple[str, str, str], dict[str, tuple[str, str, str, str]]] = {
 # Opening a case for an intervention the catalog lists: the link fills the request body.
 OPEN_CASE_LINK = {
     "operationRef": _ref("post", "/v1/cases"),
-    "requestBody": {"intervention_id": "$response.body#/0/id"},
+    "requestBody": {"intervention_id": "$response.body#/items/0/id"},
     "description": "Open a case for the first intervention listed.",
 }
 

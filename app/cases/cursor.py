@@ -34,4 +34,4 @@ def decode_cursor(cursor: str | None) -> tuple[dt.datetime, str] | None:
             return at, row_id
     except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
         pass
-    raise invalid_fields(("cursor", "invalid_cursor", "not a cursor this service handed out"))
+    raise invalid_fields(("query.cursor", "invalid_cursor", "not a cursor this service handed out"))

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, JsonDoc, Uuid
+from app.core.utc import UtcDateTime
 from app.kit.clock import now
 
 
@@ -52,10 +52,10 @@ class PersonRow(Base):
     name_source: Mapped[str] = mapped_column(String(20))  # registration | change
     name_recorded_by: Mapped[str] = mapped_column(String(200))  # the token's sub
     name_recorded_unit: Mapped[str] = mapped_column(String(100))
-    name_recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    name_recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
     protected_identity: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
     def __repr__(self) -> str:  # never the values
         return f"PersonRow(id={self.id!r})"
@@ -77,7 +77,7 @@ class PersonContactRow(Base):
     phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
     email: Mapped[str | None] = mapped_column(String(254), nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(200))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
     def __repr__(self) -> str:  # never the values
         return f"PersonContactRow(person_id={self.person_id!r}, unit={self.unit!r})"
@@ -99,8 +99,8 @@ class PersonNameRow(Base):
     source: Mapped[str] = mapped_column(String(20))
     recorded_by: Mapped[str] = mapped_column(String(200))
     recorded_unit: Mapped[str] = mapped_column(String(100))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
     def __repr__(self) -> str:  # never the values
         return f"PersonNameRow(id={self.id!r})"
@@ -180,8 +180,8 @@ class CaseRow(Base):
     last_entry_on: Mapped[dt.date] = mapped_column(Date)
 
     created_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
     notes: Mapped[list[CaseNoteRow]] = relationship(
         back_populates="case",
@@ -214,7 +214,7 @@ class CaseNoteRow(Base):
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     text: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
 
     case: Mapped[CaseRow] = relationship(back_populates="notes", lazy="raise")
 
@@ -241,7 +241,7 @@ class CasePlanRow(Base):
     # 1. Personuppgifter: only for identified cases; name, personnummer and contact come from the person.
     personal: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
 
 class CasePlanVersionRow(Base):
@@ -268,7 +268,7 @@ class CasePlanVersionRow(Base):
     reason_for_closing: Mapped[str | None] = mapped_column(Text, nullable=True)
     personal: Mapped[dict[str, Any] | None] = mapped_column(JsonDoc, nullable=True)
     recorded_by: Mapped[str] = mapped_column(String(200))
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
 
 
 class CaseCodedEntryRow(Base):
@@ -284,7 +284,7 @@ class CaseCodedEntryRow(Base):
     code: Mapped[str] = mapped_column(String(40))
     occurred_on: Mapped[dt.date] = mapped_column(Date)
     recorded_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
 
 
 class CaseSessionRow(Base):
@@ -299,7 +299,7 @@ class CaseSessionRow(Base):
     held_on: Mapped[dt.date] = mapped_column(Date)
     form: Mapped[str] = mapped_column(String(20))  # conversation | meeting | group_meeting
     recorded_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
 
 
 class UnitProcessRow(Base):
@@ -310,7 +310,7 @@ class UnitProcessRow(Base):
     committee: Mapped[str] = mapped_column(String(64), primary_key=True)
     unit: Mapped[str] = mapped_column(String(100), primary_key=True)
     process_steps: Mapped[int] = mapped_column(Integer)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
 
 class AuditRecordRow(Base):
@@ -327,7 +327,7 @@ class AuditRecordRow(Base):
     )
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
     actor: Mapped[str] = mapped_column(String(200))  # the token's sub
     committee: Mapped[str] = mapped_column(String(64))
     unit: Mapped[str] = mapped_column(String(100))

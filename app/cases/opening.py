@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from app.cases.policy import age_from_birth_year
-from app.cases.problems import CONDITIONS_NOT_MET, invalid_fields
+from app.cases.problems import CONDITIONS_NOT_MET, body_path, invalid_fields
 from app.cases.protection import PersonIdentity
 from app.cases.schemas import UNKNOWN, CaseOpenIn
 from app.core.errors import ProblemError
@@ -51,7 +51,9 @@ def _number(person: PersonIdentity | None, on: dt.date) -> IdentityNumber | None
 
 def _contradiction(*fields: str) -> ProblemError:
     return ProblemError(
-        CONTRADICTORY_FACTS, "These facts contradict each other: " + ", ".join(fields) + ".", fields=list(fields)
+        CONTRADICTORY_FACTS,
+        "These facts contradict each other: " + ", ".join(map(body_path, fields)) + ".",
+        fields=[body_path(f) for f in fields],
     )
 
 
@@ -151,7 +153,7 @@ def conditions_not_met(verdict: Verdict, opening: OpeningFacts) -> ProblemError:
                 "condition": r.condition,
                 "code": r.code,
                 "paragraph": r.paragraph,
-                "field": _field(r, opening),
+                "field": body_path(_field(r, opening)),
                 "message_sv": r.message_sv,
                 "message_en": r.message_en,
             }

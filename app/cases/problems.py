@@ -53,8 +53,20 @@ CASE_ALREADY_OPEN = problem_type(
 )
 
 
+_LOCATIONS = ("body.", "query.", "path.", "header.")
+
+
+def body_path(field: str) -> str:
+    """A field's path as the validation problems name it: `body.participant.age` (a path already located
+    in the query, path or a header is kept)."""
+    return field if field.startswith(_LOCATIONS) else "body." + field
+
+
 def invalid_fields(*errors: tuple[str, str, str]) -> ProblemError:
-    """A 422 validation problem for (field, code, message) triples; messages never hold values."""
-    listed = [{"field": f, "code": c, "message": m} for f, c, m in errors]
-    fields = ", ".join(sorted({f for f, _, _ in errors}))
+    """A 422 validation problem for (field, code, message) triples; messages never hold values.
+
+    A field is a path in the request body (`participant.age`, answered `body.participant.age`) unless
+    it names its location (`query.cursor`), as pydantic's validation problems do."""
+    listed = [{"field": body_path(f), "code": c, "message": m} for f, c, m in errors]
+    fields = ", ".join(sorted({e["field"] for e in listed}))
     return ProblemError(VALIDATION, f"{len(listed)} field(s) failed validation: {fields}.", errors=listed)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 
 from app.cases.audit import AuditTrail, Purpose
 from app.cases.cursor import decode_cursor, encode_cursor
@@ -47,6 +47,7 @@ from app.core.errors import problem_openapi
 from app.disposal.rules import Verdict
 from app.journal.links import journal_status
 from app.kit.idempotency import IdempotencyDep, IdempotentRoute
+from app.kit.paging import page
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=IdempotentRoute)
 units_router = APIRouter(prefix="/v1/units", tags=["units"])
@@ -62,30 +63,6 @@ PurposeHeader = Annotated[
 ]
 CaseId = Annotated[str, Path(max_length=36, description="The case id.")]
 
-# Swagger UI's examples for a note. Values are fictitious: Skatteverket's test personnummer, a phone
-# number from PTS's range for fiction.
-NOTE_EXAMPLES: dict[str, Any] = {
-    "exempted": {
-        "summary": "Exempted case: name who the text is about",
-        "description": "Names cannot be found by pattern. `known_identity` lists the people the text may "
-        "name; they are removed before anything is stored, then forgotten.",
-        "value": {
-            "kind": "execution",
-            "occurred_on": "2026-09-03",
-            "text": "Samtal med Kim om veckan. Kim nås på 070-174 06 05; mamman Alva Testsson var med.",
-            "known_identity": [
-                {"name": "Kim Testsson", "personnummer": "19810102-2393", "phone": "070-174 06 05"},
-                {"name": "Alva Testsson"},
-            ],
-        },
-    },
-    "identified": {
-        "summary": "Identified case (SoL 14 kap. 3 §)",
-        "description": "The case is registered on the person: the note is kept as written.",
-        "value": {"kind": "follow_up", "occurred_on": "2026-10-01", "text": "Uppföljning enligt plan."},
-    },
-}
-
 
 def _reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = None) -> CaseService:
     return CaseService(session, caller, AuditTrail(session, caller, purpose))
@@ -98,6 +75,11 @@ def _writer(session: SessionDep, caller: WriteCaller, request: Request, purpose:
 
 Reader = Annotated[CaseService, Depends(_reader)]
 Writer = Annotated[CaseService, Depends(_writer)]
+
+
+def _case_url(written: Written) -> str:
+    """`Location` of what a write created: the case, which holds its notes, sessions and entries."""
+    return f"/v1/cases/{written.case.id}"
 
 
 async def _journal(service: CaseService, *cases: CaseRow) -> dict[str, JournalView]:
@@ -170,7 +152,7 @@ async def open_case(
     `participant_code`. `redactions` lists what was removed (never the values).
     """
     written = await service.open(body, catalog)
-    response.headers["Location"] = f"/v1/cases/{written.case.id}"
+    response.headers["Location"] = _case_url(written)
     return await _opened(service, written, catalog)
 
 
@@ -227,10 +209,11 @@ async def get_case(case_id: CaseId, service: Reader, catalog: CatalogDep) -> Cas
 )
 async def add_note(
     case_id: CaseId,
-    body: Annotated[NoteAddIn, Body(openapi_examples=NOTE_EXAMPLES)],
+    body: NoteAddIn,
     service: Writer,
     _idempotency: IdempotencyDep,
     catalog: CatalogDep,
+    response: Response,
 ) -> NoteResultDoc:
     """A journal note (journalanteckning), redacted by the case's rule like the opening.
 
@@ -240,6 +223,7 @@ async def add_note(
     before the note is stored. `known_identity` itself is never stored.
     """
     written = await service.add_note(case_id, body)
+    response.headers["Location"] = _case_url(written)
     return NoteResultDoc.model_validate(
         {**(await _fields(service, written, catalog)), "note": NoteDoc.of(written.notes[0])}
     )
@@ -261,9 +245,16 @@ async def set_plan(case_id: CaseId, body: PlanIn, service: Writer, catalog: Cata
 
 
 @router.get("/{case_id}/plan/versions", response_model=PlanVersionsDoc, responses=problem_openapi(401, 403, 404, 422))
-async def plan_versions(case_id: CaseId, service: Reader) -> PlanVersionsDoc:
+async def plan_versions(
+    case_id: CaseId,
+    service: Reader,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> PlanVersionsDoc:
     """Every version of the plan, oldest first, with who set it (`recorded_by`) and when."""
-    return PlanVersionsDoc(items=[PlanVersionDoc.of_version(v) for v in await service.plan_versions(case_id)])
+    versions = await service.plan_versions(case_id)
+    items, next_cursor = page(versions, lambda v: f"{v.version:010d}", limit, cursor)
+    return PlanVersionsDoc(items=[PlanVersionDoc.of_version(v) for v in items], next_cursor=next_cursor)
 
 
 @router.post(
@@ -273,7 +264,12 @@ async def plan_versions(case_id: CaseId, service: Reader) -> PlanVersionsDoc:
     responses=problem_openapi(401, 403, 404, 409, 422),
 )
 async def add_coded_entry(
-    case_id: CaseId, body: CodedEntryIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep
+    case_id: CaseId,
+    body: CodedEntryIn,
+    service: Writer,
+    _idempotency: IdempotencyDep,
+    catalog: CatalogDep,
+    response: Response,
 ) -> CodedEntryResultDoc:
     """A coded entry (seed 004): `concern_reported` — the provider's duty to report concern for a
     child (anmälningsskyldighet) was fulfilled; `referred_to_needs_assessed` — the person was
@@ -284,6 +280,7 @@ async def add_coded_entry(
     """
     written = await service.add_coded_entry(case_id, body)
     assert written.coded_entry is not None
+    response.headers["Location"] = _case_url(written)
     return CodedEntryResultDoc.model_validate(
         {**(await _fields(service, written, catalog)), "coded_entry": CodedEntryDoc.of(written.coded_entry)}
     )
@@ -296,7 +293,12 @@ async def add_coded_entry(
     responses=problem_openapi(401, 403, 404, 409, 422),
 )
 async def record_session(
-    case_id: CaseId, body: SessionIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep
+    case_id: CaseId,
+    body: SessionIn,
+    service: Writer,
+    _idempotency: IdempotencyDep,
+    catalog: CatalogDep,
+    response: Response,
 ) -> SessionResultDoc:
     """A session (samtal/träff). Past the committee's cap: 409 `session-cap-reached` — further support
     needs a needs-assessed intervention (behovsprövad insats). For an identified person the cap
@@ -304,6 +306,7 @@ async def record_session(
     `IUB_SESSION_CAP_WINDOW_MONTHS` (12), so a new case does not start it again."""
     written = await service.record_session(case_id, body)
     assert written.session is not None
+    response.headers["Location"] = _case_url(written)
     return SessionResultDoc.model_validate(
         {**(await _fields(service, written, catalog)), "session": SessionDoc.of(written.session)}
     )

@@ -571,7 +571,8 @@ class PlanVersionDoc(PlanDoc):
 
 
 class PlanVersionsDoc(BaseModel):
-    items: list[PlanVersionDoc] = Field(description="Every version of the plan, oldest first.")
+    items: list[PlanVersionDoc] = Field(description="The versions of the plan, oldest first.")
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")
 
 
 class CodedEntryDoc(BaseModel):

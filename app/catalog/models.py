@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, JsonDoc, Uuid
+from app.core.utc import UtcDateTime
 
 
 class CommitteeRow(Base):
@@ -43,7 +44,7 @@ class DecisionRow(Base):
     effective_to: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     withdrawn: Mapped[list[str]] = mapped_column(JsonDoc, default=list)
     risk_analysis_reference: Mapped[str | None] = mapped_column(String(300), nullable=True)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
 
     interventions: Mapped[list[InterventionRow]] = relationship(
         back_populates="decision", order_by="InterventionRow.position", cascade="all, delete-orphan"

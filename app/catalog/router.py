@@ -9,7 +9,15 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.catalog.domain import Area, Category
 from app.catalog.loader import decision_id_for
-from app.catalog.schemas import CommitteeDoc, CommitteeNameDoc, DecisionDoc, OfferedInterventionDoc
+from app.catalog.schemas import (
+    CommitteeDoc,
+    CommitteeNameDoc,
+    CommitteePageDoc,
+    DecisionDoc,
+    DecisionPageDoc,
+    InterventionPageDoc,
+    OfferedInterventionDoc,
+)
 from app.catalog.service import CatalogService
 from app.catalog.store import CatalogDep, CatalogStoreDep
 from app.core.auth import Caller, require
@@ -17,6 +25,7 @@ from app.core.db import SessionDep
 from app.core.errors import FORBIDDEN, NOT_FOUND, ProblemError, problem_openapi
 from app.kit.clock import today
 from app.kit.idempotency import IdempotencyDep, IdempotentRoute
+from app.kit.paging import page
 
 router = APIRouter(prefix="/v1/catalog", tags=["catalog"], route_class=IdempotentRoute)
 
@@ -26,12 +35,18 @@ CommitteeQuery = Annotated[
     str | None, Query(description="Socialnämnd id, e.g. `sn-sydvast`; default: the token's committee.")
 ]
 OnQuery = Annotated[dt.date | None, Query(description="The date asked about; default: today (Swedish time).")]
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="The most items on one page.")]
+CursorQuery = Annotated[str | None, Query(max_length=500, description="From a previous page's `next_cursor`.")]
 
 
-@router.get("/committees", response_model=list[CommitteeDoc], responses=problem_openapi(401, 403))
-async def list_committees(caller: ReadCaller, catalog: CatalogDep) -> list[CommitteeDoc]:
-    """The social committees (socialnämnder) that have a catalog."""
-    return [CommitteeDoc.of(c) for c in sorted(catalog.committees.values(), key=lambda c: c.id)]
+@router.get("/committees", response_model=CommitteePageDoc, responses=problem_openapi(401, 403, 422))
+async def list_committees(
+    caller: ReadCaller, catalog: CatalogDep, limit: LimitQuery = 100, cursor: CursorQuery = None
+) -> CommitteePageDoc:
+    """The social committees (socialnämnder) that have a catalog, by id."""
+    committees = sorted(catalog.committees.values(), key=lambda c: c.id)
+    items, next_cursor = page(committees, lambda c: c.id, limit, cursor)
+    return CommitteePageDoc(items=[CommitteeDoc.of(c) for c in items], next_cursor=next_cursor)
 
 
 @router.put(
@@ -77,7 +92,7 @@ async def get_committee(
 
 @router.get(
     "/interventions",
-    response_model=list[OfferedInterventionDoc],
+    response_model=InterventionPageDoc,
     responses=problem_openapi(401, 403, 422),
 )
 async def list_interventions(
@@ -87,14 +102,18 @@ async def list_interventions(
     category: Annotated[Category | None, Query()] = None,
     area: Annotated[Area | None, Query()] = None,
     on: OnQuery = None,
-) -> list[OfferedInterventionDoc]:
-    """The IUB interventions a committee offered on a date (default today), as its decisions stood then."""
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> InterventionPageDoc:
+    """The IUB interventions a committee offered on a date (default today), as its decisions stood then, by id."""
     offered = catalog.in_force(committee or caller.committee, on or today())
-    return [
-        OfferedInterventionDoc.of(o)
+    chosen = [
+        o
         for o in sorted(offered.values(), key=lambda o: o.id)
         if (category is None or o.intervention.category == category) and (area is None or o.intervention.area == area)
     ]
+    items, next_cursor = page(chosen, lambda o: o.id, limit, cursor)
+    return InterventionPageDoc(items=[OfferedInterventionDoc.of(o) for o in items], next_cursor=next_cursor)
 
 
 @router.get(
@@ -116,12 +135,17 @@ async def get_intervention(
     return OfferedInterventionDoc.of(found)
 
 
-@router.get("/decisions", response_model=list[DecisionDoc], responses=problem_openapi(401, 403))
+@router.get("/decisions", response_model=DecisionPageDoc, responses=problem_openapi(401, 403, 422))
 async def list_decisions(
-    caller: ReadCaller, catalog: CatalogDep, committee: CommitteeQuery = None
-) -> list[DecisionDoc]:
-    """A committee's decisions, oldest first, as recorded (never rewritten)."""
-    return [DecisionDoc.of(d) for d in catalog.decisions_of(committee or caller.committee)]
+    caller: ReadCaller,
+    catalog: CatalogDep,
+    committee: CommitteeQuery = None,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> DecisionPageDoc:
+    """A committee's decisions, oldest first (in the order they take effect), as recorded (never rewritten)."""
+    items, next_cursor = page(catalog.decisions_of(committee or caller.committee), lambda d: d.id, limit, cursor)
+    return DecisionPageDoc(items=[DecisionDoc.of(d) for d in items], next_cursor=next_cursor)
 
 
 @router.get("/decisions/{decision_id}", response_model=DecisionDoc, responses=problem_openapi(401, 403, 404))

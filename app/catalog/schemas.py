@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from app.catalog.domain import (
     Area,
@@ -331,3 +331,21 @@ class CommitteeNameDoc(RequestModel):
             ),
             unit_providers=units,
         )
+
+
+NEXT_CURSOR = "Pass as `cursor` for the next page; null on the last page."
+
+
+class CommitteePageDoc(BaseModel):
+    items: list[CommitteeDoc]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
+class InterventionPageDoc(BaseModel):
+    items: list[OfferedInterventionDoc]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)
+
+
+class DecisionPageDoc(BaseModel):
+    items: list[DecisionDoc]
+    next_cursor: str | None = Field(description=NEXT_CURSOR)

@@ -33,11 +33,21 @@ DECISION_EXISTS = problem_type(
 )
 
 
-def violations_problem(violations: list[Violation]) -> ProblemError:
+def violations_problem(violations: list[Violation], posted: Decision | None = None) -> ProblemError:
+    """The 422 for a decision that breaks the law. For a posted decision, each `field` is its path in the
+    request body (`body.interventions[2].conditions.min_age`), as the validation problems name it."""
+    listed = [dataclasses.asdict(v) for v in violations]
+    if posted is not None:
+        index = {iv.id: i for i, iv in reversed(list(enumerate(posted.interventions)))}
+        for v in listed:
+            if v["field"] is None:
+                continue
+            where = index.get(v["intervention_id"]) if v["intervention_id"] is not None else None
+            v["field"] = ("body." if where is None else f"body.interventions[{where}].") + v["field"]
     return ProblemError(
         DECISION_VIOLATES_LAW,
         f"The decision breaks {len(violations)} rule(s); nothing was stored.",
-        violations=[dataclasses.asdict(v) for v in violations],
+        violations=listed,
     )
 
 
@@ -56,7 +66,7 @@ class CatalogService:
         exists = await self.repo.committee_exists(decision.committee)
         violations = check_decision(decision, committee_exists=exists)
         if violations:
-            raise violations_problem(violations)
+            raise violations_problem(violations, decision)
         if await self.repo.find_decision(decision.committee, decision.reference) is not None:
             raise ProblemError(DECISION_EXISTS, "This committee already has a decision with that reference.")
         await self.repo.add_decision(decision)

@@ -198,7 +198,8 @@ def issue_dev_token(
 
 BEARER_DESCRIPTION = (
     "A JWT with the claims sub, unit, committee, scope, exp, iss, aud. "
-    'In dev: `iub token --sub me --unit u1 --committee sn-sydvast --scope "catalog:read"`.'
+    "In dev: `iub token --all-scopes` prints one with every scope (sub `dev`, unit `unit-a`, "
+    "committee `sn-sydvast`)."
 )
 
 

@@ -360,10 +360,10 @@ def _has_parameters(dependant: Any) -> bool:
 def document_common_problems(router: APIRouter) -> None:
     """Document on every operation the problems that any operation of its kind can answer.
 
-    Whatever a router lists, an operation with a body can answer 400 (not JSON) and 413 (too
-    large), one with a body or parameters 422 (as a problem, not FastAPI's default schema), and
-    one that uses the database or authenticates 503 while the database or the identity provider
-    is away. Applied to every router as it is
+    Whatever a router lists, an operation with a body can answer 400 (not JSON), 413 (too
+    large) and 415 (not sent as JSON), one with a body or parameters 422 (as a problem, not
+    FastAPI's default schema), and one that uses the database or authenticates 503 while the
+    database or the identity provider is away. Applied to every router as it is
     included, so that no operation can forget one and the contract (checked by schemathesis)
     matches what the service answers.
     """
@@ -372,7 +372,7 @@ def document_common_problems(router: APIRouter) -> None:
             continue
         statuses: list[int] = []
         if route.body_field is not None:
-            statuses += [400, 413, 422]
+            statuses += [400, 413, 415, 422]
         elif _has_parameters(route.dependant):
             statuses.append(422)
         if _depends_on(route.dependant, lambda call: call is get_session or isinstance(call, HTTPBase)):

@@ -5,6 +5,9 @@
   read up to the limit and answered 413 the moment it passes it, and otherwise handed on whole.
 - A NUL character (`%00`) in the path or the query is a 422 problem: no identifier or filter
   holds one, and PostgreSQL refuses it in text.
+- A body sent as anything but JSON (`Content-Type` other than `application/json` or
+  `application/*+json`, e.g. `curl -d`'s form encoding) is a 415 problem: every body the API
+  takes is JSON. A body without a `Content-Type` is read as JSON.
 
 FastAPI's own `max_body_size` answers a declared over-long body as plain text; here every
 answer is a problem document like all the others.
@@ -16,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import PAYLOAD_TOO_LARGE, VALIDATION, problem_response
+from app.core.errors import PAYLOAD_TOO_LARGE, UNSUPPORTED_MEDIA, VALIDATION, problem_response
 
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -37,6 +40,9 @@ class RequestGuardMiddleware:
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
+        if declared != 0 and not _json_or_absent(scope):
+            await _not_json(scope)(scope, receive, send)
+            return
         if declared is not None:
             if declared > self.max_body_bytes:
                 await self._too_large(scope)(scope, receive, send)
@@ -80,6 +86,23 @@ def _nul_in_url(scope: Scope) -> Response:
         VALIDATION,
         "1 field(s) failed validation: url.",
         errors=[{"field": "url", "code": "unstorable_text", "message": "the path or query may not contain NUL (%00)"}],
+        request=Request(scope),
+    )
+
+
+def _json_or_absent(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media = bytes(value).split(b";", 1)[0].strip().lower()
+            main, _, sub = media.partition(b"/")
+            return main == b"application" and (sub == b"json" or sub.endswith(b"+json"))
+    return True
+
+
+def _not_json(scope: Scope) -> Response:
+    return problem_response(
+        UNSUPPORTED_MEDIA,
+        "The body must be JSON: send it with `Content-Type: application/json`.",
         request=Request(scope),
     )
 

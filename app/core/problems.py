@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.core.errors import NOT_FOUND, PROBLEM_TYPES, ProblemError, problem_openapi
 
@@ -17,13 +17,21 @@ class ProblemTypeDoc(BaseModel):
     description: str
 
 
-@router.get("", response_model=list[ProblemTypeDoc])
-async def list_problem_types() -> list[ProblemTypeDoc]:
-    """Every problem type the API answers."""
-    return [
-        ProblemTypeDoc(type=k.uri, status=k.status, title=k.title, description=k.description)
-        for k in sorted(PROBLEM_TYPES.values(), key=lambda k: k.slug)
-    ]
+class ProblemTypePageDoc(BaseModel):
+    items: list[ProblemTypeDoc]
+    next_cursor: str | None = Field(description="Always null: every problem type is on the one page.")
+
+
+@router.get("", response_model=ProblemTypePageDoc)
+async def list_problem_types() -> ProblemTypePageDoc:
+    """Every problem type the API answers, by slug."""
+    return ProblemTypePageDoc(
+        items=[
+            ProblemTypeDoc(type=k.uri, status=k.status, title=k.title, description=k.description)
+            for k in sorted(PROBLEM_TYPES.values(), key=lambda k: k.slug)
+        ],
+        next_cursor=None,
+    )
 
 
 @router.get("/{slug}", response_model=ProblemTypeDoc, responses=problem_openapi(404))

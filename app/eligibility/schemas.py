@@ -175,7 +175,10 @@ class CheckResponse(VerdictDoc):
 
 
 class InterventionVerdictDoc(VerdictDoc):
-    id: str
+    intervention_id: str = Field(description="The intervention's slug, as `check` and the cases name it.")
+    id: str = Field(
+        deprecated=True, description="The same as `intervention_id`, kept for earlier clients; to be removed."
+    )
     name: str
     area: Area
     category: Category
@@ -187,7 +190,8 @@ class SearchResponse(BaseModel):
     committee: str
     on: dt.date
     interventions: list[InterventionVerdictDoc] = Field(
-        description="Eligible, `not_yet` and `undetermined` interventions (no condition failed), by id; "
+        description="Eligible, `not_yet` and `undetermined` interventions (no condition failed), by "
+        "`intervention_id`; "
         "with `include_ineligible` also the ineligible ones."
     )
 
@@ -241,6 +245,7 @@ def _encode_constant(obj: ConditionResult | Notice | RequiredAction | Interventi
         )
     if variant == "search":  # the opening of an `InterventionVerdictDoc`, up to its verdict
         head = {
+            "intervention_id": obj.id,
             "id": obj.id,
             "name": obj.name,
             "area": obj.area.value,

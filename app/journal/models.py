@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Index, Integer, String, Text, func, text
+from sqlalchemy import Boolean, Index, Integer, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JsonDoc, Uuid
+from app.core.utc import UtcDateTime
 
 # The dispatcher's claim scans undelivered events in `seq` order; this partial index holds
 # only those, so a claim never walks the (ever growing) delivered history.
@@ -45,12 +46,12 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending|in_flight|delivered|dead|skipped
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
     lease_token: Mapped[str | None] = mapped_column(Uuid, nullable=True)
-    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)  # codes and statuses, never data
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class JournalLink(Base):
@@ -67,9 +68,7 @@ class JournalLink(Base):
     aggregate_id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     external_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     sync_state: Mapped[str] = mapped_column(String(20), default="pending")
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now(), onupdate=func.now())
 
 
 class OutboxAction(Base):
@@ -95,4 +94,4 @@ class OutboxAction(Base):
     actor: Mapped[str] = mapped_column(String(200))
     actor_committee: Mapped[str] = mapped_column(String(64))
     actor_unit: Mapped[str] = mapped_column(String(100))
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

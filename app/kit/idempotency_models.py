@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, func
+from sqlalchemy import Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JsonDoc
+from app.core.utc import UtcDateTime
 
 
 class IdempotencyRecord(Base):
@@ -24,5 +25,5 @@ class IdempotencyRecord(Base):
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[Any | None] = mapped_column(JsonDoc, nullable=True)
     response_headers: Mapped[dict[str, str] | None] = mapped_column(JsonDoc, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), server_default=func.now())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)

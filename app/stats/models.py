@@ -6,10 +6,11 @@ import datetime as dt
 import secrets
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, Text
+from sqlalchemy import Date, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JsonDoc, Uuid
+from app.core.utc import UtcDateTime
 from app.kit.clock import now
 
 
@@ -35,7 +36,7 @@ class GroupMeetingRow(Base):
     # Random 0-255, for the cell key method: each attendance at this meeting carries it.
     record_key: Mapped[int] = mapped_column(Integer, default=lambda: secrets.randbelow(256))
     recorded_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
 
 
 class StatsSnapshotRow(Base):
@@ -44,7 +45,7 @@ class StatsSnapshotRow(Base):
     __tablename__ = "stats_snapshots"
 
     committee: Mapped[str] = mapped_column(String(64), primary_key=True)
-    taken_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     method: Mapped[str] = mapped_column(String(20))
     threshold: Mapped[int] = mapped_column(Integer)
     first_quarter: Mapped[int] = mapped_column(Integer)  # year * 4 + (quarter - 1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,6 +13,9 @@ from app.core.auth import Caller
 from app.stats.models import GroupMeetingRow, StatsCellRow, StatsSnapshotRow
 from app.stats.periods import quarter_index
 from app.stats.tables import CellId, MeetingFact
+
+# Where a page of meetings ended: (held_on, created_at, id) of its last meeting.
+MeetingKey = tuple[dt.date, dt.datetime, str]
 
 
 class MeetingRepository:
@@ -22,7 +25,11 @@ class MeetingRepository:
     def add(self, row: GroupMeetingRow) -> None:
         self.session.add(row)
 
-    async def of_group(self, group_id: str, caller: Caller, *, limit: int) -> list[GroupMeetingRow]:
+    async def of_group(
+        self, group_id: str, caller: Caller, *, limit: int, after: MeetingKey | None = None
+    ) -> list[GroupMeetingRow]:
+        """The group's meetings newest first, after the meeting `after` (a page's last) when given."""
+        key = tuple_(GroupMeetingRow.held_on, GroupMeetingRow.created_at, GroupMeetingRow.id)
         query = (
             select(GroupMeetingRow)
             .where(
@@ -30,9 +37,11 @@ class MeetingRepository:
                 GroupMeetingRow.unit == caller.unit,
                 GroupMeetingRow.group_id == group_id,
             )
-            .order_by(GroupMeetingRow.held_on.desc(), GroupMeetingRow.created_at.desc())
+            .order_by(GroupMeetingRow.held_on.desc(), GroupMeetingRow.created_at.desc(), GroupMeetingRow.id.desc())
             .limit(limit)
         )
+        if after is not None:
+            query = query.where(key < tuple_(*after))
         return list((await self.session.scalars(query)).all())
 
     async def facts(self, committee: str, *, through: dt.date) -> list[MeetingFact]:

@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import csv
+import datetime as dt
 import io
+import json
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
 from fastapi.responses import HTMLResponse
 
+from app.cases.problems import invalid_fields
 from app.catalog.store import CatalogDep
 from app.core.auth import Caller, require
 from app.core.db import DatabaseDep, SessionDep
 from app.core.errors import problem_openapi
+from app.core.inbound import instant_in_range
 from app.core.settings import Settings
 from app.kit.idempotency import IdempotencyDep, IdempotentRoute
+from app.stats.models import GroupMeetingRow
 from app.stats.periods import PATTERN, Period
 from app.stats.report import NOT_PUBLISHED, render_html
+from app.stats.repository import MeetingKey
 from app.stats.schemas import (
     SLUG,
     ColumnDoc,
@@ -72,6 +81,7 @@ async def record_meeting(
     caller: Annotated[Caller, Depends(require("cases:write"))],
     _idempotency: IdempotencyDep,
     catalog: CatalogDep,
+    response: Response,
 ) -> MeetingDoc:
     """Record a group meeting (gruppträff) as counts — no person, no case.
 
@@ -81,6 +91,7 @@ async def record_meeting(
     (`group_meetings`, `group_attendance_by_age_band`).
     """
     row, redactions = await GroupMeetingService(session, caller).record(group_id, body, catalog)
+    response.headers["Location"] = f"/v1/groups/{group_id}/meetings"
     return MeetingDoc.of(row, redactions)
 
 
@@ -90,10 +101,32 @@ async def list_meetings(
     session: SessionDep,
     caller: Annotated[Caller, Depends(require("cases:read"))],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=500, description="From a previous page's `next_cursor`.")] = None,
 ) -> MeetingListDoc:
     """The calling unit's meetings of the group, newest first. Other units' groups are never listed."""
-    rows = await GroupMeetingService(session, caller).of_group(group_id, limit)
-    return MeetingListDoc(items=[MeetingDoc.of(r) for r in rows])
+    after = None if cursor is None else _decode_meeting_cursor(cursor)
+    rows = await GroupMeetingService(session, caller).of_group(group_id, limit + 1, after)
+    more, rows = len(rows) > limit, rows[:limit]
+    next_cursor = _encode_meeting_cursor(rows[-1]) if more and rows else None
+    return MeetingListDoc(items=[MeetingDoc.of(r) for r in rows], next_cursor=next_cursor)
+
+
+def _encode_meeting_cursor(row: GroupMeetingRow) -> str:
+    raw = json.dumps([row.held_on.isoformat(), row.created_at.isoformat(), row.id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode_meeting_cursor(cursor: str) -> MeetingKey:
+    """A forged cursor is a 422 on `query.cursor`, never a failed query."""
+    try:
+        held_text, created_text, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        held_on, created_at = dt.date.fromisoformat(held_text), dt.datetime.fromisoformat(created_text)
+        uuid.UUID(row_id)
+        if instant_in_range(created_at) and len(row_id) == 36 and 1800 <= held_on.year < 3000:
+            return held_on, created_at, row_id
+    except (binascii.Error, ValueError, TypeError, AttributeError, UnicodeDecodeError):
+        pass
+    raise invalid_fields(("query.cursor", "invalid_cursor", "not a cursor this service handed out"))
 
 
 def _info(table: Table) -> dict[str, object]:

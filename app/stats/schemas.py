@@ -99,6 +99,7 @@ class MeetingDoc(BaseModel):
 
 class MeetingListDoc(BaseModel):
     items: list[MeetingDoc]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` for the next page; null on the last page.")
 
 
 # --- statistics ----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from app.stats.groups import is_group_intervention, scrub_note
 from app.stats.models import GroupMeetingRow, StatsSnapshotRow
 from app.stats.periods import Period, last_ended_quarter
 from app.stats.problems import COMMITTEE_NOT_PERMITTED, NOT_A_GROUP_INTERVENTION, PERIOD_NOT_ENDED
-from app.stats.repository import MeetingRepository, SnapshotRepository
+from app.stats.repository import MeetingKey, MeetingRepository, SnapshotRepository
 from app.stats.schemas import MeetingIn
 from app.stats.tables import COMMITTEE_ROW, TABLES, VARS, CellId, Table, build_cube, canonical, publish
 
@@ -70,8 +70,8 @@ class GroupMeetingService:
         self.meetings.add(row)
         return row, redactions
 
-    async def of_group(self, group_id: str, limit: int) -> list[GroupMeetingRow]:
-        return await self.meetings.of_group(group_id, self.caller, limit=limit)
+    async def of_group(self, group_id: str, limit: int, after: MeetingKey | None = None) -> list[GroupMeetingRow]:
+        return await self.meetings.of_group(group_id, self.caller, limit=limit, after=after)
 
 
 # --- statistics ------------------------------------------------------------------------------

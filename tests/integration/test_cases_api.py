@@ -162,10 +162,10 @@ async def test_parent_targeted_standard_case_is_registered_on_the_childs_personn
 @pytest.mark.parametrize(
     ("child", "field"),
     [
-        (None, "child.personnummer"),
-        ({"name": "Pelle Provsson"}, "child.personnummer"),
-        ({"personnummer": BAD_PNR, "name": "Pelle Provsson"}, "child.personnummer"),
-        ({"personnummer": CHILD}, "child.name"),
+        (None, "body.child.personnummer"),
+        ({"name": "Pelle Provsson"}, "body.child.personnummer"),
+        ({"personnummer": BAD_PNR, "name": "Pelle Provsson"}, "body.child.personnummer"),
+        ({"personnummer": CHILD}, "body.child.name"),
     ],
 )
 async def test_parent_targeted_case_without_a_valid_child_is_422_without_echo(client, auth, db, child, field):
@@ -188,7 +188,7 @@ async def test_standard_case_without_a_valid_personnummer_is_422_without_echo(cl
     body = {} if subject is None else {"subject": subject}
     response = await open_case(client, auth, "skyddat-boende-vuxna", **body)
     assert response.status_code == 422
-    assert "subject.personnummer" in {e["field"] for e in response.json()["errors"]}
+    assert "body.subject.personnummer" in {e["field"] for e in response.json()["errors"]}
     assert_not_echoed(response, BAD_PNR, "19900301")
 
 
@@ -367,7 +367,7 @@ async def test_plan_personal_section_is_kept_for_identified_cases_only(client, a
 async def test_documentation_rule_and_cap_are_snapshotted_at_opening(client, auth):
     headers = auth("catalog:read catalog:write " + WRITE)
     old_case = await opened(client, auth, "krisstod", opened_on="2026-01-15")
-    decision = (await client.get("/v1/catalog/decisions", headers=headers)).json()[0]
+    decision = (await client.get("/v1/catalog/decisions", headers=headers)).json()["items"][0]
     successor = dict(decision, reference="§ 300", decided_on="2026-01-20", effective_from="2026-02-01")
     for item in successor["interventions"]:
         if item["id"] == "krisstod":
@@ -708,3 +708,37 @@ async def test_every_outbox_payload_reads_back_into_the_ports_records(client, au
     update = codec.read_person_update(events[5].payload)
     assert isinstance(update, PersonContactUpdate) and update.email == "ny@example.com"
     assert events[5].aggregate_type == "person" and events[5].aggregate_id == case["person_id"]
+
+
+async def test_every_201_says_where_in_location(client, auth):
+    headers = auth(WRITE)
+    created = await open_case(client, auth, "krisstod")
+    assert created.status_code == 201
+    case_url = f"/v1/cases/{created.json()['id']}"
+    assert created.headers["location"] == case_url
+    writes = [
+        ("notes", {"kind": "execution", "occurred_on": "2026-09-02", "text": "Samtal."}),
+        ("sessions", {"held_on": "2026-09-02"}),
+        ("coded-entries", {"code": "concern_reported", "occurred_on": "2026-09-02"}),
+    ]
+    for path, body in writes:
+        response = await client.post(f"{case_url}/{path}", json=body, headers=headers)
+        assert response.status_code == 201, path
+        assert response.headers["location"] == case_url, path
+
+
+async def test_every_timestamp_is_answered_with_its_time_zone(client, auth):
+    case = await opened(
+        client, auth, "skyddat-boende-vuxna", subject=identity(ADULT), facts={"accompanying_children": False}
+    )
+    headers = auth(WRITE + " audit:read")
+    plan = {"starts_on": "2026-09-02", "description": "Skyddat boende.", "responsible_contact": "Enhet A"}
+    assert (await client.put(f"/v1/cases/{case['id']}/plan", json=plan, headers=headers)).status_code == 200
+    moments = [r["at"] for r in (await client.get("/v1/audit", headers=headers)).json()["items"]]
+    versions = (await client.get(f"/v1/cases/{case['id']}/plan/versions", headers=headers)).json()["items"]
+    moments += [v["recorded_at"] for v in versions]
+    person = (await client.get(f"/v1/persons/{case['person_id']}", headers=headers)).json()
+    moments += [n["recorded_at"] for n in person["names"]]
+    assert len(moments) >= 3
+    for moment in moments:
+        assert dt.datetime.fromisoformat(moment).utcoffset() == dt.timedelta(0), moment

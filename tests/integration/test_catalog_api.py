@@ -43,14 +43,14 @@ async def test_demo_catalog_offers_22_interventions_in_each_committee(client, au
             headers=auth("catalog:read"),
         )
         assert response.status_code == 200
-        assert len(response.json()) == 22
-        assert "sspf" not in {i["id"] for i in response.json()}  # a way of working, not an intervention
+        assert len(response.json()["items"]) == 22 and response.json()["next_cursor"] is None
+        assert "sspf" not in {i["id"] for i in response.json()["items"]}  # a way of working, not an intervention
 
 
 async def test_nothing_is_in_force_before_the_first_decision(client, auth):
     response = await client.get("/v1/catalog/interventions", params={"on": "2025-06-30"}, headers=auth("catalog:read"))
     assert response.status_code == 200
-    assert response.json() == []
+    assert response.json() == {"items": [], "next_cursor": None}
 
 
 async def test_filters_by_category_and_area(client, auth):
@@ -59,17 +59,17 @@ async def test_filters_by_category_and_area(client, auth):
         params={"category": "counselling", "area": "adults", "on": "2025-08-01"},
         headers=auth("catalog:read"),
     )
-    assert {i["id"] for i in response.json()} == {"anhorigstod"}
+    assert {i["id"] for i in response.json()["items"]} == {"anhorigstod"}
 
 
 async def test_committees_are_listed(client, auth):
     response = await client.get("/v1/catalog/committees", headers=auth("catalog:read"))
-    assert [c["id"] for c in response.json()] == ["sn-centrum", "sn-hisingen", "sn-nordost", "sn-sydvast"]
+    assert [c["id"] for c in response.json()["items"]] == ["sn-centrum", "sn-hisingen", "sn-nordost", "sn-sydvast"]
 
 
 async def test_decision_round_trips_and_a_later_one_supersedes_without_rewriting_history(client, auth):
     headers = auth("catalog:read catalog:write")
-    listed = (await client.get("/v1/catalog/decisions", headers=headers)).json()
+    listed = (await client.get("/v1/catalog/decisions", headers=headers)).json()["items"]
     assert len(listed) == 1
     original = (await client.get(f"/v1/catalog/decisions/{listed[0]['id']}", headers=headers)).json()
 
@@ -131,7 +131,7 @@ async def test_a_decision_breaking_several_rules_lists_every_violation_in_one_pr
     assert ("ungdom", "SoL 21:2") in rules
     assert any(i == "skyddat" and r.startswith("SoL 11:5") for i, r in rules)
     listed = await client.get("/v1/catalog/decisions", headers=auth("catalog:read"))
-    assert len(listed.json()) == 1, "nothing was stored"
+    assert len(listed.json()["items"]) == 1, "nothing was stored"
 
 
 async def test_sol_11_5_p5_residential_care_is_refused_under_21_like_protected_housing(client, auth):
@@ -204,7 +204,7 @@ async def test_registered_committee_can_record_decisions(client, auth):
     offered = await client.get(
         "/v1/catalog/interventions", params={"on": dt.date(2026, 3, 1).isoformat()}, headers=headers
     )
-    assert [i["id"] for i in offered.json()] == ["samtalsgrupp"]
+    assert [i["id"] for i in offered.json()["items"]] == ["samtalsgrupp"]
 
 
 async def test_new_committee_needs_catalog_admin(client, auth):
@@ -217,7 +217,7 @@ async def test_new_committee_needs_catalog_admin(client, auth):
     assert refused.status_code == 403
     assert refused.json()["required_scope"] == "catalog:admin"
     listed = await client.get("/v1/catalog/committees", headers=auth("catalog:read"))
-    assert "sn-angered" not in {c["id"] for c in listed.json()}
+    assert "sn-angered" not in {c["id"] for c in listed.json()["items"]}
     admin = auth("catalog:write catalog:admin", committee="sn-kommun")
     assert (await client.put(url, json={"name": "Socialnämnden Angered"}, headers=admin)).status_code == 200
     # The scope alone opens nothing: the route still needs catalog:write.
@@ -231,6 +231,50 @@ async def test_committee_may_rename_only_itself(client, auth):
     assert other.json()["required_scope"] == "catalog:admin"
     renamed = await client.put("/v1/catalog/committees/sn-sydvast", json={"name": "SN Sydväst"}, headers=own)
     assert renamed.status_code == 200
-    names = {c["id"]: c["name"] for c in (await client.get("/v1/catalog/committees", headers=own)).json()}
+    names = {c["id"]: c["name"] for c in (await client.get("/v1/catalog/committees", headers=own)).json()["items"]}
     assert names["sn-sydvast"] == "SN Sydväst"
     assert names["sn-centrum"] != "Övertagen nämnd"
+
+
+@pytest.mark.parametrize(
+    ("url", "params"),
+    [
+        ("/v1/catalog/committees", {}),
+        ("/v1/catalog/interventions", {"on": "2025-08-01"}),
+        ("/v1/catalog/decisions", {"committee": None}),
+    ],
+)
+async def test_catalog_lists_are_pages_with_a_cursor(client, auth, url, params):
+    headers = auth("catalog:read catalog:write")
+    if "decisions" in url:  # a second decision of the committee, so that there are pages
+        successor = dict(BARE_DECISION, interventions=[intervention()])
+        assert (await client.post(url, json=successor, headers=headers)).status_code == 201
+    query = {k: v for k, v in params.items() if v is not None}
+    everything = (await client.get(url, params=query, headers=headers)).json()
+    assert everything["next_cursor"] is None and len(everything["items"]) >= 2
+    seen, cursor = [], None
+    while True:
+        page = (
+            await client.get(
+                url, params={**query, "limit": 1, **({"cursor": cursor} if cursor else {})}, headers=headers
+            )
+        ).json()
+        assert len(page["items"]) == 1
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == everything["items"]
+    bad = await client.get(url, params={**query, "cursor": "bm90LWEtY3Vyc29y"}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "query.cursor"
+
+
+async def test_a_violation_names_its_field_by_its_path_in_the_body(client, auth):
+    body = dict(
+        BARE_DECISION,
+        interventions=[intervention(), intervention(id="ungdom", conditions={"min_age": 13, "max_age": 20})],
+    )
+    response = await client.post("/v1/catalog/decisions", json=body, headers=auth("catalog:write"))
+    assert response.status_code == 422
+    fields = {v["field"] for v in response.json()["violations"] if v["field"] is not None}
+    assert fields and all(f.startswith("body.interventions[1].") for f in fields), fields

@@ -1,135 +1,79 @@
-"""Swagger UI works offline: opened in headless Chromium, it renders the operations and
-"Try it out" reaches the API. Every request that would leave the machine is blocked and
-counted. Runs whenever a Chromium is present; in CI its absence is a failure."""
+"""Swagger UI works offline and on the first click: opened in headless Chromium with every outside
+request blocked and counted, it takes the dev token from `iub token --all-scopes` in Authorize,
+then "Try it out" → Execute with the default bodies succeeds on the summary check, opening a case
+and adding a note to it (the case id pasted from the opening's answer, as a person would). A
+screenshot is attached to the test output. ReDoc renders offline too.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import socket
-import threading
-import time
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from app.catalog.loader import demo_catalog_path, load_catalog_text
-from app.catalog.service import CatalogService
-from app.catalog.store import CatalogStore
-from app.core.auth import issue_dev_token
-from app.core.db import Database
-from tests.conftest import IN_CI, make_settings, run_migrations
+from tests.integration.browser import LiveServer, browser_page, dev_token_all_scopes, keep_screenshot, live_server
 
 pytestmark = pytest.mark.browser
 
 
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        found = shutil.which(name)
-        if found:
-            return found
-    message = "no Chromium on this machine (Debian: apt-get install chromium)"
-    if IN_CI:
-        pytest.fail(message + "; CI requires it")
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def _load_demo(url: str) -> None:
-    db = Database.connect(url)
-    committees, decisions = load_catalog_text(demo_catalog_path().read_text(encoding="utf-8"))
-    async with db.sessions() as session, session.begin():
-        await CatalogService(session, CatalogStore()).load(committees, decisions)
-    await db.dispose()
-
-
 @pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    import uvicorn
-
-    from app.main import create_app
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'docs.sqlite3'}"
-    run_migrations(url)
-    asyncio.run(_load_demo(url))
-    settings = make_settings(url)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "the server did not start"
-    token = issue_dev_token(settings, sub="browser", unit="unit-a", committee="sn-sydvast", scope="catalog:read")
-    yield f"http://127.0.0.1:{port}", token
-    server.should_exit = True
-    thread.join(timeout=10)
+def docs_server(tmp_path: Path) -> Iterator[LiveServer]:
+    with live_server(tmp_path, "docs") as server:
+        yield server
 
 
-def test_swagger_ui_renders_offline_and_try_it_out_reaches_the_api(live_server: tuple[str, str]) -> None:
-    executable = _chromium()
-    from playwright.sync_api import sync_playwright
+def _execute(page: Any, operation_id: str, expected: str, path_values: dict[str, str] | None = None) -> Any:
+    """Open the operation, "Try it out", fill the path parameters, Execute; the answer's JSON."""
+    operation = page.locator(f"[id$='-{operation_id}']").first
+    operation.locator(".opblock-summary").first.click()
+    operation.locator("button.try-out__btn").click()
+    for name, value in (path_values or {}).items():
+        field = operation.locator(f"tr[data-param-name='{name}'] input").first
+        field.fill(value)
+    operation.locator("button.execute").click()
+    status = operation.locator(".live-responses-table tbody .response-col_status").first
+    status.wait_for(timeout=20_000)
+    answer = operation.locator(".live-responses-table tbody .response-col_description pre").first.inner_text()
+    assert status.inner_text().strip() == expected, answer
+    return json.loads(answer)
 
-    base, token = live_server
-    outside: list[str] = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=executable,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-                "--disable-quic",
-            ],
-            env={**os.environ, "HOME": os.environ.get("HOME", "/tmp")},
-        )
-        try:
-            page = browser.new_page()
 
-            def guard(route):  # type: ignore[no-untyped-def]
-                if route.request.url.startswith(base):
-                    route.continue_()
-                else:
-                    outside.append(route.request.url)
-                    route.abort()
+def test_swagger_ui_try_it_out_succeeds_on_the_first_click(docs_server: LiveServer, record_property) -> None:  # type: ignore[no-untyped-def]
+    base = docs_server.base
+    token = dev_token_all_scopes()
+    with browser_page(base) as (page, offline):
+        page.goto(f"{base}/")  # the root leads to Swagger UI
+        page.wait_for_selector(".opblock", timeout=20_000)
+        assert page.url == f"{base}/docs"
+        assert page.locator(".opblock").count() >= 30
+        assert "iub token --all-scopes" in page.locator(".information-container").inner_text()
 
-            page.route("**/*", guard)
-            page.goto(f"{base}/docs")
-            page.wait_for_selector(".opblock", timeout=20_000)
-            assert page.locator(".opblock").count() >= 8
-            assert page.get_by_text("/v1/catalog/interventions", exact=True).count() >= 1
+        page.click("button.authorize")
+        page.fill(".modal-ux input[type=text]", token)
+        page.click(".modal-ux .auth-btn-wrapper button.authorize")
+        page.click(".modal-ux button.btn-done")
 
-            page.click("button.authorize")
-            page.fill(".modal-ux input[type=text]", token)
-            page.click(".modal-ux .auth-btn-wrapper button.authorize")
-            page.click(".modal-ux button.btn-done")
+        verdict = _execute(page, "checkEligibility", "200")
+        assert verdict["intervention_id"] == "krisstod" and verdict["status"] == "eligible"
+        case = _execute(page, "openCase", "201")
+        assert case["intervention_id"] == "krisstod" and case["identity"] == "anonymous"
+        noted = _execute(page, "addNote", "201", {"case_id": case["id"]})
+        assert noted["id"] == case["id"]
+        assert "Alva" not in noted["note"]["text"] and "070-174" not in noted["note"]["text"]
+        # The catalog's first list, as the existing smoke check did.
+        listed = _execute(page, "listCommittees", "200")
+        assert "sn-sydvast" in {c["id"] for c in listed["items"]}
 
-            operation = page.locator("[id^='operations-catalog-list_committees']")
-            operation.locator(".opblock-summary").first.click()
-            operation.locator("button.try-out__btn").click()
-            operation.locator("button.execute").click()
-            status = operation.locator(".live-responses-table tbody .response-col_status").first
-            status.wait_for(timeout=20_000)
-            assert status.inner_text().strip().startswith("200")
-            assert "sn-sydvast" in operation.locator(".live-responses-table").inner_text()
+        # What a developer sees after Execute on "Add a journal note": the 201 and its redacted note.
+        page.locator("[id$='-addNote'] .live-responses-table").first.scroll_into_view_if_needed()
+        keep_screenshot(page, "swagger-ui-try-it-out", record_property, full_page=False)
+        assert offline.outside == [], "Swagger UI tried to reach the internet"
 
-            assert outside == [], "Swagger UI tried to reach the internet"
-
-            # ReDoc renders with the network blocked; its only outside request is its own
-            # "powered by" logo, which is cosmetic and blocked like everything else.
-            page.goto(f"{base}/redoc")
-            page.wait_for_selector("text=IUB interventions", timeout=20_000)
-            assert all("redoc" in url and url.endswith(".svg") for url in outside)
-        finally:
-            browser.close()
+        # ReDoc renders with the network blocked; its only outside request is its own
+        # "powered by" logo, which is cosmetic and blocked like everything else.
+        page.goto(f"{base}/redoc")
+        page.wait_for_selector("text=IUB interventions", timeout=20_000)
+        assert all("redoc" in url and url.endswith(".svg") for url in offline.outside)

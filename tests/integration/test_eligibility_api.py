@@ -181,7 +181,7 @@ async def test_search_lists_what_the_facts_qualify_for(client, auth):
     response = await client.post(SEARCH, json={"on": ON, "facts": facts}, headers=auth("eligibility:check"))
     assert response.status_code == 200, response.text
     body = SearchResponse.model_validate(response.json()).model_dump(mode="json")
-    statuses = {i["id"]: i["status"] for i in body["interventions"]}
+    statuses = {i["intervention_id"]: i["status"] for i in body["interventions"]}
     assert statuses["kort-intervention"] == "eligible"
     assert statuses["skyddat-boende-vuxna"] == "eligible"
     assert statuses["skolsocial-samverkan"] == "undetermined"  # the school year is not known
@@ -195,7 +195,7 @@ async def test_search_lists_what_the_facts_qualify_for(client, auth):
     everything = await client.post(
         SEARCH, json={"on": ON, "facts": facts, "include_ineligible": True}, headers=auth("eligibility:check")
     )
-    items = {i["id"]: i for i in everything.json()["interventions"]}
+    items = {i["intervention_id"]: i for i in everything.json()["interventions"]}
     assert len(items) == 22
     hemtjanst = items["hemtjanst-service"]
     assert hemtjanst["status"] == "ineligible"
@@ -204,7 +204,7 @@ async def test_search_lists_what_the_facts_qualify_for(client, auth):
 
 async def test_search_for_a_30_year_old_is_not_all_undetermined(client, auth):
     response = await client.post(SEARCH, json={"on": ON, "facts": {"age": 30}}, headers=auth("eligibility:check"))
-    statuses = {i["id"]: i["status"] for i in response.json()["interventions"]}
+    statuses = {i["intervention_id"]: i["status"] for i in response.json()["interventions"]}
     for slug in ("kort-intervention", "motiverande-samtal", "krisstod", "spel-om-pengar", "aterfallsprevention"):
         assert statuses[slug] == "eligible", slug
     assert statuses["skyddat-boende-vuxna"] == "undetermined"  # accompanying children: not stated

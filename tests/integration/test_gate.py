@@ -103,7 +103,7 @@ async def test_sol_11_5_p5_case_opening_refused_under_21(client, auth, db):
     [condition] = response.json()["conditions"]
     assert condition["condition"] == "age" and condition["code"] == "age_below_minimum"
     assert condition["paragraph"] == "SoL 11:5"
-    assert condition["field"] == "subject.personnummer"  # where the age came from; never the value
+    assert condition["field"] == "body.subject.personnummer"  # where the age came from; never the value
     assert "11 kap. 5 §" in condition["message_sv"]
     assert AGE_20 not in response.text and "Sigrid" not in response.text
     assert await counts(db) == NOTHING
@@ -145,7 +145,7 @@ async def test_sol_21_2_case_opening_under_15_without_consent_names_guardian_con
     problem = response.json()
     assert problem["verdict"] == "not_yet"
     assert [(c["field"], c["code"], c["paragraph"]) for c in problem["conditions"]] == [
-        ("guardian_consent", "sol_21_2_guardian_consent_missing", "SoL 21:2")
+        ("body.guardian_consent", "sol_21_2_guardian_consent_missing", "SoL 21:2")
     ]
     assert [a["code"] for a in problem["required_actions"]] == ["obtain_guardian_consent"]
     assert await counts(db) == NOTHING
@@ -179,7 +179,7 @@ async def test_seed_004_parent_targeted_case_refuses_an_adult_as_the_child(clien
     response = await open_case(client, auth, body)
     assert response.status_code == 422
     [condition] = response.json()["conditions"]
-    assert (condition["field"], condition["code"]) == ("child.personnummer", "child_age_out_of_range")
+    assert (condition["field"], condition["code"]) == ("body.child.personnummer", "child_age_out_of_range")
     assert AGE_36 not in response.text and "Pelle" not in response.text
     assert await counts(db) == NOTHING
 
@@ -193,7 +193,7 @@ async def test_seed_004_exempted_parent_targeted_case_takes_the_childs_age_from_
         client, auth, opening("barnsakert", participant={"gender": "female", "age": 30}, facts={"children_ages": [7]})
     )
     assert refused.status_code == 422
-    assert [c["field"] for c in refused.json()["conditions"]] == ["facts.children_ages"]
+    assert [c["field"] for c in refused.json()["conditions"]] == ["body.facts.children_ages"]
 
 
 # --- the facts must agree --------------------------------------------------------------------------------
@@ -202,8 +202,8 @@ async def test_seed_004_exempted_parent_targeted_case_takes_the_childs_age_from_
 @pytest.mark.parametrize(
     ("participant", "fields"),
     [
-        ({"age": 30}, ["participant.age", "subject.personnummer"]),
-        ({"birth_year": 1991}, ["participant.birth_year", "subject.personnummer"]),
+        ({"age": 30}, ["body.participant.age", "body.subject.personnummer"]),
+        ({"birth_year": 1991}, ["body.participant.birth_year", "body.subject.personnummer"]),
     ],
 )
 async def test_contradictory_age_facts_are_422_naming_the_fields(client, auth, participant, fields):
@@ -315,7 +315,7 @@ async def test_session_cap_counts_the_persons_earlier_cases_within_12_months(cli
 async def test_sol_14_5_exempted_case_requires_gender_and_age(client, auth, db):
     response = await open_case(client, auth, opening("krisstod"))
     assert response.status_code == 422
-    assert {e["field"] for e in response.json()["errors"]} == {"participant.gender", "participant.age"}
+    assert {e["field"] for e in response.json()["errors"]} == {"body.participant.gender", "body.participant.age"}
     assert await counts(db) == NOTHING
     declined = await open_case(client, auth, opening("krisstod", participant={"gender": "unknown", "age": "unknown"}))
     assert declined.status_code == 201, declined.text

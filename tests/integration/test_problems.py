@@ -91,7 +91,7 @@ async def test_unknown_route_and_method_are_problems(client, auth):
 
 
 async def test_problem_types_resolve_to_their_documentation(client):
-    listed = (await client.get("/problems")).json()
+    listed = (await client.get("/problems")).json()["items"]
     assert {"/problems/validation-error", "/problems/decision-violates-law"} <= {p["type"] for p in listed}
     one = await client.get("/problems/validation-error")
     assert one.json()["status"] == 422
@@ -104,3 +104,26 @@ async def test_every_response_carries_a_request_id(client):
         generated = await client.get("/health/live", headers={"X-Request-ID": unsafe})
         assert generated.headers["x-request-id"] != unsafe
         assert len(generated.headers["x-request-id"]) == 32  # a new id
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data"])
+async def test_a_body_that_is_not_json_is_a_415_problem(client, auth, content_type):
+    response = await client.post(
+        "/v1/eligibility/check",
+        content=f"personnummer={CANARY_PNR}".encode(),
+        headers={**auth("eligibility:check"), "Content-Type": content_type},
+    )
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["type"] == "/problems/unsupported-media-type"
+    assert_no_echo(response)
+
+
+async def test_json_with_a_charset_or_a_json_suffix_is_accepted(client, auth):
+    for content_type in ("application/json; charset=utf-8", "application/vnd.iub+json"):
+        response = await client.post(
+            "/v1/eligibility/check",
+            content=b'{"intervention_id": "krisstod"}',
+            headers={**auth("eligibility:check"), "Content-Type": content_type},
+        )
+        assert response.status_code != 415, content_type

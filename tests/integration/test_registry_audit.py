@@ -153,7 +153,7 @@ async def test_exempted_cases_can_never_be_found(client, auth):
 async def test_registry_occurrence_with_a_bad_personnummer_is_422_without_echo(client, auth, value):
     response = await client.post("/v1/registry/occurrences", json=asking(value), headers=auth("registry:read"))
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "personnummer"
+    assert response.json()["errors"][0]["field"] == "body.personnummer"
     if value:
         assert value not in response.text
 

@@ -79,6 +79,27 @@ async def test_sol_14_4_a_group_meeting_is_counts_and_its_note_is_scrubbed(clien
     assert other_unit.json()["items"] == []
 
 
+async def test_a_groups_meetings_are_pages_newest_first(client, auth):
+    days = ["2026-02-10", "2026-02-17", "2026-02-17", "2026-02-24"]
+    for day in days:
+        response = await client.post("/v1/groups/g1/meetings", json=meeting(held_on=day), headers=auth(WRITE))
+        assert response.status_code == 201 and response.headers["location"] == "/v1/groups/g1/meetings"
+    everything = (await client.get("/v1/groups/g1/meetings", headers=auth(WRITE))).json()
+    assert [m["held_on"] for m in everything["items"]] == sorted(days, reverse=True)
+    assert everything["next_cursor"] is None
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 1, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/v1/groups/g1/meetings", params=params, headers=auth(WRITE))).json()
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [m["id"] for m in seen] == [m["id"] for m in everything["items"]]
+    forged = await client.get("/v1/groups/g1/meetings", params={"cursor": "bm9wZQ"}, headers=auth(WRITE))
+    assert forged.status_code == 422 and forged.json()["errors"][0]["field"] == "query.cursor"
+
+
 async def test_a_group_meeting_needs_a_group_intervention_offered_that_day(client, auth):
     async def post(body: dict[str, Any], group: str = "g1") -> Any:
         return await client.post(f"/v1/groups/{group}/meetings", json=body, headers=auth(WRITE))
@@ -90,7 +111,7 @@ async def test_a_group_meeting_needs_a_group_intervention_offered_that_day(clien
     before = await post(meeting(held_on="2025-06-30"))
     assert before.json()["type"] == "/problems/intervention-not-offered"
     future = await post(meeting(held_on=(today() + dt.timedelta(days=1)).isoformat()))
-    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "held_on"
+    assert future.status_code == 422 and future.json()["errors"][0]["field"] == "body.held_on"
     too_many = await post(meeting(age_bands={"30-49": 11}))
     assert too_many.status_code == 422
     no_one = await post(meeting(participants={}))
