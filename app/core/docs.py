@@ -74,7 +74,8 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "check": ("checkEligibility", "Check one intervention's conditions"),
     "search": ("searchEligibility", "Find the interventions the facts qualify for"),
     "list_committees": ("listCommittees", "List the committees"),
-    "register_committee": ("putCommittee", "Register or rename a committee"),
+    "register_committee": ("putCommittee", "Register or change a committee"),
+    "get_committee": ("getCommittee", "Get a committee"),
     "list_interventions": ("listInterventions", "List the interventions in force"),
     "get_intervention": ("getIntervention", "Get an intervention in force"),
     "list_decisions": ("listDecisions", "List a committee's decisions"),
@@ -103,6 +104,17 @@ OPERATIONS: dict[str, tuple[str, str]] = {
     "list_events": ("listOutboxEvents", "List outbox events"),
     "retry_event": ("retryOutboxEvent", "Retry an outbox event"),
     "skip_event": ("skipOutboxEvent", "Skip an outbox event"),
+    "set_hold": ("setDisposalHold", "Put a hold on disposal"),
+    "list_holds": ("listDisposalHolds", "List the disposal holds"),
+    "release_hold": ("releaseDisposalHold", "Release a disposal hold"),
+    "propose_list": ("proposeDisposalList", "Propose a disposal list"),
+    "list_lists": ("listDisposalLists", "List the disposal lists"),
+    "get_list": ("getDisposalList", "Get a disposal list"),
+    "refresh_list": ("refreshDisposalList", "Make a disposal list again"),
+    "approve_list": ("approveDisposalList", "Approve a disposal list"),
+    "due": ("countDisposalDue", "Count the files falling due"),
+    "list_runs": ("listDisposalRuns", "List the disposal runs"),
+    "get_run": ("getDisposalRun", "Get a disposal run's certificate"),
 }
 
 
@@ -348,17 +360,20 @@ def _property(sub: dict[str, Any], document: dict[str, Any], key: str, owner: st
     if key == "name" and owner in _NAMES:
         return _NAMES[owner]
     resolved, _ = _resolve(sub, document)
-    plain = "$ref" not in sub and "properties" not in resolved and resolved.get("type") != "array"
-    if plain and key in _BY_NAME and not any(k in resolved for k in ("enum", "const")):
-        value = _BY_NAME[key]
-        if value is None and not _nullable(resolved):
-            return _example(sub, document, key, owner, depth + 1)
-        return value
+    if key in _BY_NAME and "$ref" not in sub and _fits(_BY_NAME[key], resolved):
+        return _BY_NAME[key]
     return _example(sub, document, key, owner, depth + 1)
 
 
-def _nullable(schema: dict[str, Any]) -> bool:
-    return schema.get("type") == "null" or any(o.get("type") == "null" for o in schema.get("anyOf", []))
+_JSON_TYPES = {str: "string", int: "integer", bool: "boolean", float: "number"}
+
+
+def _fits(value: Any, schema: dict[str, Any]) -> bool:
+    """Whether a value by name may stand for `schema`: its type is the schema's (or one of anyOf's), no enum."""
+    if any(k in schema for k in ("enum", "const")):
+        return False
+    types = {o.get("type") for o in schema.get("anyOf", [])} | {schema.get("type")}
+    return (value is None and "null" in types) or _JSON_TYPES.get(type(value)) in types
 
 
 def _string(schema: dict[str, Any], prop: str | None, owner: str | None) -> str:

@@ -266,6 +266,27 @@ REQUEST_EXAMPLES: dict[str, dict[str, Example]] = {
             {"reason": "entered_manually", "note": "Incident INC-2043"},
         ),
     },
+    "setDisposalHold": {
+        "case": _ex(
+            "Hold a case's file: a request for public documents is under review",
+            {
+                "case_id": "0b7c5d2e-4f1a-4c3b-9e8d-2a6f1c0e9b11",
+                "reason": "public_records_request",
+                "reference": "KS 2026/123",
+            },
+            "`case_id` (or `person_id`) must be one the service handed out: paste it from a case.",
+        ),
+    },
+    "proposeDisposalList": {
+        "as_of": _ex("The files due on the last day of 2031", {"as_of": "2031-12-31"}),
+    },
+    "approveDisposalList": {
+        "approve": _ex(
+            "Approve the version shown (by someone other than the proposer)",
+            {"digest": "9f2c4e1a7b3d5f6081a2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718"},
+            "`digest` is the list's `digest` as `GET /v1/disposal/lists/{list_id}` shows it.",
+        ),
+    },
 }
 
 # Examples of path and query parameters, by name (Swagger UI fills them in). Ids the service hands
@@ -283,4 +304,8 @@ PARAMETER_EXAMPLES: dict[str, Any] = {
     "period": "2025Q4",
     "year": 2025,
     "slug": "not-found",
+    "hold_id": "3c2b1a09-8f7e-4d6c-9b5a-4a3b2c1d0e9f",
+    "list_id": "4d3c2b1a-0f9e-4e7d-8c6b-5b4a3c2d1e0f",
+    "run_id": "5e4d3c2b-1a0f-4f8e-9d7c-6c5b4a3d2e1f",
+    "before": "2032-01-01",
 }

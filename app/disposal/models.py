@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, Date, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base, JsonDoc, Uuid
+from app.core.utc import UtcDateTime
 from app.kit.clock import now
 
 
@@ -40,9 +41,9 @@ class HoldRow(Base):
     reason: Mapped[str] = mapped_column(String(40))  # a code
     reference: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. a diary number
     created_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
     released_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    released_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class DisposalListRow(Base):
@@ -62,9 +63,9 @@ class DisposalListRow(Base):
     held_count: Mapped[int] = mapped_column(Integer, default=0)  # due but held when proposed
     counts: Mapped[dict[str, Any]] = mapped_column(JsonDoc)  # {action: {rule: files}}
     proposed_by: Mapped[str] = mapped_column(String(200))
-    proposed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    proposed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
     approved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    approved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     approved_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     approved_digest: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
@@ -108,8 +109,8 @@ class DisposalRunRow(Base):
     proposed_by: Mapped[str] = mapped_column(String(200))
     approved_by: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(20))  # running | finished
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     batches: Mapped[int] = mapped_column(Integer, default=0)
     # {"done": {action: {rule: files}}, "held": {rule: files}, "changed": {rule: files}}
     counts: Mapped[dict[str, Any]] = mapped_column(JsonDoc)
@@ -128,4 +129,4 @@ class DisposalPackageRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     file_count: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now)
