@@ -194,11 +194,11 @@ def decorate_operations(app: FastAPI, schema: dict[str, Any]) -> None:
 # --- response examples ---------------------------------------------------------------------------
 
 # What the service answered to each operation's first request example (against the demo catalog),
-# with ids, codes and moments replaced by fixed ones and lists cut to two items. A test holds each to
-# its schema; operations without one get an example generated from the schema (below).
-RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = json.loads(
-    (Path(__file__).parent / "response_examples.json").read_text(encoding="utf-8")
-)
+# with ids, codes and moments replaced by fixed ones and lists cut to two items; written by
+# `IUB_CAPTURE_RESPONSE_EXAMPLES=1 pytest tests/integration/test_openapi_examples.py -k 'succeeds and sqlite'`.
+# A test holds each to its schema; operations without one get an example generated from the schema (below).
+RESPONSE_EXAMPLES_FILE = Path(__file__).parent / "response_examples.json"
+RESPONSE_EXAMPLES: dict[str, dict[str, Any]] = json.loads(RESPONSE_EXAMPLES_FILE.read_text(encoding="utf-8"))
 
 _UUIDS = {
     "id": "0b7c5d2e-4f1a-4c3b-9e8d-2a6f1c0e9b11",
