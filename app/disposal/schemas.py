@@ -6,8 +6,9 @@ import datetime as dt
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
+from app.core.inbound import RequestModel
 from app.disposal.models import DisposalListRow, DisposalPackageRow, DisposalRunRow, HoldRow
 
 _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
@@ -29,9 +30,7 @@ class HoldReason(StrEnum):
     other = "other"
 
 
-class HoldIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HoldIn(RequestModel):
     case_id: str | None = Field(default=None, pattern=_UUID, description="Hold the file this case belongs to.")
     person_id: str | None = Field(default=None, pattern=_UUID, description="Hold the person's file.")
     reason: HoldReason
@@ -82,15 +81,11 @@ class HoldPage(BaseModel):
     items: list[HoldDoc]
 
 
-class ListIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ListIn(RequestModel):
     as_of: dt.date = Field(description="The files due on this date (the date the list is executed as of).")
 
 
-class ApproveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ApproveIn(RequestModel):
     digest: str = Field(
         pattern=r"^[0-9a-f]{64}$", description="The `digest` of the list version approved (as `GET` shows it)."
     )

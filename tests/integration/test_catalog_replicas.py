@@ -35,7 +35,7 @@ async def replica(database_url: str) -> AsyncIterator[tuple[httpx.AsyncClient, o
 async def committees(http: httpx.AsyncClient, auth) -> set[str]:
     response = await http.get("/v1/catalog/committees", headers=auth("catalog:read"))
     assert response.status_code == 200
-    return {c["id"] for c in response.json()}
+    return {c["id"] for c in response.json()["items"]}
 
 
 async def test_a_committee_registered_on_one_replica_is_served_by_the_other_at_once(
