@@ -107,7 +107,9 @@ class PersonNameRow(Base):
 
 
 RUNNING_CASE_INDEX = "uq_cases_running_person_intervention"
-RUNNING = "status <> 'closed'"
+# Identified cases only (NULLs never conflict anyway): a list of the unit's running cases by
+# status does not imply this predicate, so a stale plan cannot walk this index and sort.
+RUNNING = "person_id IS NOT NULL AND status <> 'closed'"
 
 
 class CaseRow(Base):
@@ -119,6 +121,16 @@ class CaseRow(Base):
         ),
         CheckConstraint("identity = 'anonymous' OR person_id IS NOT NULL", name="identified_has_person"),
         Index("ix_cases_committee_unit_created_at_id", "committee", "unit", "created_at", "id"),
+        # The unit's list filtered by status or by intervention, newest first.
+        Index("ix_cases_committee_unit_status_created_at_id", "committee", "unit", "status", "created_at", "id"),
+        Index(
+            "ix_cases_committee_unit_intervention_id_created_at_id",
+            "committee",
+            "unit",
+            "intervention_id",
+            "created_at",
+            "id",
+        ),
         # One running case per identified person (the child, for a parent-targeted case) and
         # intervention in a unit: a second opening would restart the committee's session cap.
         # Race-safe: the database refuses the second row (exempted cases have no person).
@@ -322,6 +334,7 @@ class AuditRecordRow(Base):
     __tablename__ = "audit_records"
     __table_args__ = (
         Index("ix_audit_records_committee_unit_at_id", "committee", "unit", "at", "id"),
+        Index("ix_audit_records_committee_at_id", "committee", "at", "id"),  # the committee-wide trail
         Index("ix_audit_records_case_id", "case_id"),
         Index("ix_audit_records_person_id", "person_id"),
     )

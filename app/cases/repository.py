@@ -43,7 +43,9 @@ class CaseRepository:
     async def get(
         self, case_id: str, caller: Caller, *, for_update: bool = False, with_entries: bool = False
     ) -> CaseRow | None:
-        query = _in_unit(select(CaseRow).where(CaseRow.id == case_id), caller)
+        # By the primary key alone, the unit checked on the row: with stale statistics a unit filter
+        # in SQL let the planner fetch the case through a unit-wide index instead.
+        query = select(CaseRow).where(CaseRow.id == case_id)
         if with_entries:
             query = query.options(
                 selectinload(CaseRow.notes),
@@ -53,7 +55,9 @@ class CaseRepository:
             )
         if for_update:  # serialises writes to one case (the session cap, the status)
             query = query.with_for_update()
-        return (await self.session.scalars(query)).one_or_none()
+        case = (await self.session.scalars(query)).one_or_none()
+        # Seed 004: another unit's case is answered as one that does not exist.
+        return case if case is not None and case.committee == caller.committee and case.unit == caller.unit else None
 
     async def page(
         self,

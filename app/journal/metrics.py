@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.journal.events import EventKind
@@ -80,7 +80,9 @@ async def outbox_gauges(session: AsyncSession, now: dt.datetime) -> list[Metric]
                 func.count().filter(events.c.status == "dead"),
                 func.count().filter(events.c.status == "skipped"),
                 func.min(case((undelivered, events.c.created_at))),
-            ).where(events.c.status.in_(("pending", "in_flight", "dead", "skipped")))
+            )
+            # Two partial indexes (open events, held events): never the delivered history.
+            .where(or_(undelivered, events.c.status.in_(("dead", "skipped"))))
         )
     ).one()
     pending, in_flight, dead, skipped, oldest = row

@@ -20,6 +20,13 @@ from app.core.utc import UtcDateTime
 # The dispatcher's claim scans undelivered events in `seq` order; this partial index holds
 # only those, so a claim never walks the (ever growing) delivered history.
 OPEN_EVENTS = text("status IN ('pending', 'in_flight')")
+# Partial on PostgreSQL only: SQLite takes a partial index only where a query states its predicate
+# with the same constants (these queries bind statuses as parameters), so there they are full.
+# Events held back (an operator's to resolve, or resolved by a skip): the operator's lists by
+# status, the gauges. Delivered events are indexed only by delivery time, for the purge.
+HELD_EVENTS = text("status IN ('dead', 'skipped')")
+UNFINISHED_EVENTS = text("status NOT IN ('delivered', 'skipped')")
+DELIVERED_EVENTS = text("status = 'delivered'")
 # Statuses an event leaves the queue with (`skipped`: an operator decided it is not sent);
 # neither holds up the events of its aggregate after it.
 FINISHED = ("delivered", "skipped")
@@ -28,8 +35,24 @@ FINISHED = ("delivered", "skipped")
 class OutboxEvent(Base):
     __tablename__ = "outbox_events"
     __table_args__ = (
-        Index("ix_outbox_events_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_outbox_events_aggregate_id_seq", "aggregate_id", "seq"),
+        Index(
+            "ix_outbox_events_held_status_seq",
+            "status",
+            "seq",
+            postgresql_where=HELD_EVENTS,
+        ),
+        Index(
+            "ix_outbox_events_delivered_at",
+            "delivered_at",
+            postgresql_where=DELIVERED_EVENTS,
+        ),
+        # Every query by aggregate asks for its unfinished events only.
+        Index(
+            "ix_outbox_events_unfinished_aggregate_id_seq",
+            "aggregate_id",
+            "seq",
+            postgresql_where=UNFINISHED_EVENTS,
+        ),
         Index("ix_outbox_events_open_seq", "seq", postgresql_where=OPEN_EVENTS, sqlite_where=OPEN_EVENTS),
     )
 
