@@ -1,10 +1,13 @@
-# iub: `make run` serves on http://127.0.0.1:8000 (Swagger UI at /docs); `make test` runs the suite.
+# iub: `make run` serves on http://127.0.0.1:8000 (Swagger UI at /docs; `make run PORT=8080 HOST=0.0.0.0`
+# for another address); `make test` runs the suite.
 PYTHON ?= python3
+HOST = 127.0.0.1
+PORT = 8000
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install eark run test lint bench openapi migrate clean
+.PHONY: install eark run test lint bench openapi migrate constraints clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,7 +39,7 @@ migrate: install
 run: install
 	$(BIN)/iub migrate
 	$(BIN)/iub catalog load --demo --if-empty
-	$(BIN)/iub serve --host 127.0.0.1 --port 8000
+	$(BIN)/iub serve --host $(HOST) --port $(PORT)
 
 test: install eark
 	$(BIN)/python -m pytest
@@ -57,6 +60,15 @@ bench: install
 
 openapi: install
 	$(BIN)/python -m app.openapi_export > openapi.yaml
+
+# Regenerate constraints.txt from pyproject.toml (with the dev extra) with uv's resolver. Pins that
+# still fit are kept: nothing is upgraded unless asked, e.g. `make constraints UPGRADE="--upgrade-package
+# httpx"` (or UPGRADE=--upgrade for everything). No index URL is written. pip and uv are pinned too.
+UPGRADE ?=
+constraints: $(BIN)/python
+	$(BIN)/python -m pip install --quiet -c constraints.txt uv
+	printf 'pip\nuv\n' | $(BIN)/uv pip compile pyproject.toml - --extra dev --python $(BIN)/python \
+	  --no-header --no-annotate --quiet $(UPGRADE) --output-file constraints.txt
 
 clean:
 	rm -rf $(VENV) $(EARK_VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,4 +1,4 @@
-"""Alembic environment: async engine, URL from the settings unless the caller set one."""
+"""Alembic environment: async engine, URL from IUB_DATABASE_URL unless the caller set one."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from alembic import context
 from app.core.db import Uuid, make_engine
-from app.core.settings import get_settings
+from app.core.settings import MigrationSettings
 from app.models import Base
 
 config = context.config
@@ -17,7 +17,7 @@ target_metadata = Base.metadata
 
 
 def _url() -> str:
-    return config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    return config.get_main_option("sqlalchemy.url") or MigrationSettings().database_url
 
 
 def run_migrations_offline() -> None:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import structlog
 import typer
 from pydantic import ValidationError
 
 from app.catalog.domain import Committee, Decision
-from app.core.settings import Settings, get_settings
+from app.core.settings import MigrationSettings, Settings, get_settings
 from app.disposal.cli import disposal_cli
 
 # No "pretty" tracebacks: they are printed raw (with local variables, if asked), past the masker;
@@ -30,14 +33,41 @@ cli.add_typer(disposal_cli, name="disposal")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
+S = TypeVar("S", Settings, MigrationSettings)
+log = structlog.get_logger("iub")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"iub {version('iub')}")
+        except PackageNotFoundError:  # pragma: no cover - run from a tree that was never installed
+            typer.echo("iub (not installed)")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _main_options(
+    _version: Annotated[
+        bool,
+        typer.Option("--version", help="Print the version and exit.", callback=_print_version, is_eager=True),
+    ] = False,
+) -> None:
+    """iub: IUB interventions (SoL 2025:400) – catalog, eligibility, documentation."""
 
 
 def _settings() -> Settings:
     """The settings, with logging configured from them (every line through the masker)."""
+    return _validated(get_settings)
+
+
+def _validated(load: Callable[[], S]) -> S:
     from app.core.logging import configure_logging
 
     try:
-        settings = get_settings()
+        settings = load()
     except ValidationError as exc:
         messages = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors())
         typer.echo(f"iub: invalid settings: {messages}", err=True)
@@ -73,8 +103,47 @@ def serve_app(app: Any, settings: Settings, *, host: str, port: int, workers: in
     from app.core.logging import logging_config
 
     log_config = logging_config(settings.log_format, settings.log_level)
-    options: dict[str, Any] = {"factory": True, "workers": workers} if workers > 1 else {}
-    uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config, **options)
+    if workers > 1:
+        options: dict[str, Any] = {"factory": True, "workers": workers}
+        uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config, **options)
+        return
+    config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=log_config)
+    _announcing_server_class()(config).run()
+
+
+def _announcing_server_class() -> type[Any]:
+    import uvicorn
+
+    class AnnouncingServer(uvicorn.Server):
+        """Uvicorn's server with one line when it is ready (the address and Swagger UI's) and one
+        when it has stopped, through the same logging pipeline as every other line."""
+
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                base = _base_url(self)
+                log.info(f"iub ready: {base} (Swagger UI: {base}/docs)")
+
+        async def shutdown(self, sockets: list[Any] | None = None) -> None:
+            await super().shutdown(sockets)
+            log.info("iub stopped")
+
+    return AnnouncingServer
+
+
+def _base_url(server: Any) -> str:
+    """The address the server listens on (the bound port, also when asked for port 0); a
+    wildcard interface is shown as localhost, the address a browser on this machine opens."""
+    host, port = server.config.host, server.config.port
+    for listener in getattr(server, "servers", []):
+        for sock in listener.sockets:
+            host, port = sock.getsockname()[:2]
+            break
+    if host in ("0.0.0.0", "::", ""):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def alembic_config(url: str | None = None) -> object:
@@ -91,10 +160,11 @@ def alembic_config(url: str | None = None) -> object:
 
 @cli.command()
 def migrate() -> None:
-    """Bring the database schema to the latest migration."""
+    """Bring the database schema to the latest migration (needs only IUB_DATABASE_URL, in prod too)."""
     from alembic import command
 
-    settings = _settings()
+    # Not `_settings()`: migrating uses no auth or secrets, so prod's checks of those do not apply.
+    settings = _validated(MigrationSettings)
     _ensure_sqlite_dir(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), "head")  # type: ignore[arg-type]
     typer.echo("database migrated")
@@ -114,6 +184,23 @@ def _ensure_sqlite_dir(url: str) -> None:
         path = url.split(":///", 1)[1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _progress() -> Any:
+    """A progress display for long jobs, on stderr and only on a terminal: piped or logged
+    output stays the job's lines. Log lines meanwhile are printed above the bar."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not console.is_terminal,
+    )
 
 
 @catalog_cli.command("load")
@@ -178,23 +265,42 @@ async def _load(
         async with db.sessions() as session, session.begin():
             if if_empty and (await session.scalar(select(func.count()).select_from(DecisionRow))):
                 return 0, 0, True
-            added, unchanged = await CatalogService(session, CatalogStore()).load(committees, decisions)
+            with _progress() as progress:
+                task = progress.add_task("loading decisions", total=len(decisions))
+                added, unchanged = await CatalogService(session, CatalogStore()).load(
+                    committees, decisions, on_decision=lambda: progress.advance(task)
+                )
         return added, unchanged, False
     finally:
         await db.dispose()
 
 
+# `iub token` without --sub/--unit/--committee, in dev and test only: a development caller in a
+# unit of the demo catalog's committee sn-sydvast (what the README and Swagger UI's hints use).
+DEV_TOKEN_DEFAULTS = {"sub": "dev", "unit": "unit-a", "committee": "sn-sydvast"}
+
+
 @cli.command()
 def token(
-    sub: Annotated[str, typer.Option(help="The calling system or person.")],
-    unit: Annotated[str, typer.Option(help="The provider unit (enhet).")],
-    committee: Annotated[str, typer.Option(help="The committee, e.g. sn-sydvast.")],
-    scope: Annotated[str, typer.Option(help='Space-separated scopes, e.g. "catalog:read cases:write".')],
+    sub: Annotated[str | None, typer.Option(help="The calling system or person [dev default: dev].")] = None,
+    unit: Annotated[str | None, typer.Option(help="The provider unit (enhet) [dev default: unit-a].")] = None,
+    committee: Annotated[
+        str | None, typer.Option(help="The committee [dev default: sn-sydvast, of the demo catalog].")
+    ] = None,
+    scope: Annotated[str | None, typer.Option(help='Space-separated scopes, e.g. "catalog:read cases:write".')] = None,
+    all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Every scope the service knows.")] = False,
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
 ) -> None:
-    """Print a development token (HS256, signed with IUB_AUTH_DEV_SECRET). Not available in prod."""
+    """Print a development token (HS256, signed with IUB_AUTH_DEV_SECRET). Not available in prod.
+
+    In dev, `iub token --all-scopes` is enough: the claims default to a demo caller."""
     from app.core.auth import SCOPES, issue_dev_token
 
+    if (scope is None) == (not all_scopes):
+        typer.echo("iub: give --scope or --all-scopes (one of them), e.g. `iub token --all-scopes`", err=True)
+        raise typer.Exit(2)
+    scope = " ".join(SCOPES) if all_scopes else scope
+    assert scope is not None
     unknown = sorted(set(scope.split()) - set(SCOPES))
     if unknown:
         typer.echo(f"iub: unknown scope(s): {' '.join(unknown)}; known: {' '.join(SCOPES)}", err=True)
@@ -203,7 +309,9 @@ def token(
     if not settings.uses_dev_tokens:
         typer.echo("iub: dev tokens are not issued with IUB_ENV=prod", err=True)
         raise typer.Exit(2)
-    typer.echo(issue_dev_token(settings, sub=sub, unit=unit, committee=committee, scope=scope, ttl_seconds=ttl))
+    given = {"sub": sub, "unit": unit, "committee": committee}
+    claims = {name: value if value is not None else DEV_TOKEN_DEFAULTS[name] for name, value in given.items()}
+    typer.echo(issue_dev_token(settings, scope=scope, ttl_seconds=ttl, **claims))
 
 
 @cli.command()
@@ -225,14 +333,70 @@ def worker(
 
         start_http_server(metrics_port, addr=metrics_host)
     # uvloop: the worker is I/O-bound on many small HTTP requests (about 30 % faster over loopback).
-    delivered = _run_fast(_worker(settings, once, concurrency, batch_size, lease_seconds, poll_seconds))
+    totals = _run_fast(_worker(settings, once, concurrency, batch_size, lease_seconds, poll_seconds))
     if once:
-        typer.echo(f"{delivered} event(s) delivered")
+        _report_once(totals)
+
+
+@dataclass
+class _OnceTotals:
+    delivered: int = 0
+    failed_attempts: int = 0  # attempts that failed and were scheduled again (one event may fail twice)
+    dead: int = 0
+    waiting: int = 0  # at the end: events that failed and wait for their retry
+
+
+def _report_once(totals: _OnceTotals) -> None:
+    """`worker --once`: exit 1 when an event failed in this run and was dead-lettered or still
+    waits for a retry at its end (an event that failed, then went through, is fine)."""
+    typer.echo(f"{totals.delivered} event(s) delivered")
+    if totals.dead:
+        typer.echo(
+            f"iub: {totals.dead} event(s) dead-lettered: see GET /v1/outbox?status=dead, "
+            "then retry or skip each (POST /v1/outbox/{id}/retry or /skip)",
+            err=True,
+        )
+    waiting = totals.waiting if totals.failed_attempts else 0
+    if waiting:
+        typer.echo(f"iub: {waiting} event(s) failed and wait for a retry (a later run tries them again)", err=True)
+    if totals.dead or waiting:
+        raise typer.Exit(1)
+
+
+async def _drain_due(db: Any, run: Callable[[Callable[[Any], None]], Awaitable[int]]) -> _OnceTotals:
+    """Deliver what is due now (`run`, told of every dispatch cycle), with a progress bar on a terminal."""
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from app.journal.models import OutboxEvent
+
+    def count(*where: Any) -> Any:
+        return select(func.count()).select_from(OutboxEvent).where(OutboxEvent.status == "pending", *where)
+
+    async with db.sessions() as session:
+        due = await session.scalar(count(OutboxEvent.next_attempt_at <= dt.datetime.now(dt.UTC))) or 0
+    totals = _OnceTotals()
+    with _progress() as progress:
+        task = progress.add_task("delivering outbox events", total=due)
+
+        def on_cycle(cycle: Any) -> None:
+            totals.delivered += cycle.delivered
+            totals.failed_attempts += cycle.retried
+            totals.dead += cycle.dead
+            done = totals.delivered + totals.dead
+            progress.update(task, completed=done, total=max(done, due))
+
+        await run(on_cycle)
+    if totals.failed_attempts:
+        async with db.sessions() as session:
+            totals.waiting = await session.scalar(count(OutboxEvent.attempts > 0)) or 0
+    return totals
 
 
 async def _worker(
     settings: Settings, once: bool, concurrency: int, batch_size: int, lease_seconds: float | None, poll_seconds: float
-) -> int:
+) -> _OnceTotals:
     import signal
 
     from app.core.db import Database
@@ -253,12 +417,17 @@ async def _worker(
         loop.add_signal_handler(sig, stop.set)
     try:
         if once:
-            return await run_worker(db, settings, stop, concurrency=concurrency, once=True, options=options)
+            return await _drain_due(
+                db,
+                lambda on_cycle: run_worker(
+                    db, settings, stop, concurrency=concurrency, once=True, options=options, on_cycle=on_cycle
+                ),
+            )
         disposal = asyncio.create_task(_disposal_daily(db, settings, stop)) if settings.disposal_in_worker else None
         await run_worker(db, settings, stop, concurrency=concurrency, options=options)
         if disposal is not None:
             await disposal
-        return 0
+        return _OnceTotals()
     finally:
         await db.dispose()
 
@@ -305,14 +474,17 @@ def journal_sim(
 
 
 @cli.command()
-def purge() -> None:
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be purged, delete nothing.")] = False,
+) -> None:
     """Housekeeping (run it daily): expired Idempotency-Keys, long-delivered and long-skipped outbox events."""
     settings = _settings()
-    keys, events = asyncio.run(_purge(settings))
-    typer.echo(f"purged {keys} expired idempotency key(s) and {events} delivered or skipped outbox event(s)")
+    keys, events = asyncio.run(_purge(settings, dry_run=dry_run))
+    verb = "would purge" if dry_run else "purged"
+    typer.echo(f"{verb} {keys} expired idempotency key(s) and {events} delivered or skipped outbox event(s)")
 
 
-async def _purge(settings: Settings) -> tuple[int, int]:
+async def _purge(settings: Settings, *, dry_run: bool = False) -> tuple[int, int]:
     import datetime as dt
 
     from app.core.db import Database
@@ -322,9 +494,16 @@ async def _purge(settings: Settings) -> tuple[int, int]:
     db = Database.connect(settings.database_url)
     now = dt.datetime.now(dt.UTC)
     try:
-        async with db.sessions() as session, session.begin():
-            keys = await purge_expired(session, now)
-            events = await purge_delivered(session, now - dt.timedelta(days=settings.outbox_retention_days))
+        # --dry-run runs the very same deletes and rolls them back: the counts are exactly what a
+        # real run would delete at this moment.
+        async with db.sessions() as session:
+            with _progress() as progress:
+                task = progress.add_task("purging", total=2)
+                keys = await purge_expired(session, now)
+                progress.advance(task)
+                events = await purge_delivered(session, now - dt.timedelta(days=settings.outbox_retention_days))
+                progress.advance(task)
+            await (session.rollback() if dry_run else session.commit())
         return keys, events
     finally:
         await db.dispose()
@@ -365,12 +544,70 @@ async def _stats_refresh(settings: Settings, committees: list[str]) -> list[tupl
         await db.dispose()
 
 
+# --- errors a user can act on: one line with the next step, no traceback ----------------------
+
+# PostgreSQL's SQLSTATEs (asyncpg's `sqlstate`) and SQLite's messages that mean the same.
+_NO_TABLES = "the database has no tables: run `iub migrate` first"
+_SCHEMA_BEHIND = "the database schema is older than this version of iub: run `iub migrate`"
+_KNOWN_DATABASE_ERRORS = {"42P01": _NO_TABLES, "42703": _SCHEMA_BEHIND}
+_KNOWN_SQLITE_ERRORS = {"no such table": _NO_TABLES, "no such column": _SCHEMA_BEHIND}
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and what it wraps (causes, contexts, a DBAPI error's original), each once."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending and len(seen) < 20:
+        current = pending.pop(0)
+        if current is None or any(current is s for s in seen):
+            continue
+        seen.append(current)
+        pending.extend((current.__cause__, current.__context__, getattr(current, "orig", None)))
+    return seen
+
+
+def explain_error(exc: BaseException) -> str | None:
+    """What went wrong and what to do next, for errors a user can act on; None for the others
+    (a bug: logged with its traceback). Never quotes the exception's message: a database error's
+    message can carry a bound value."""
+    from app.core.db import database_unavailable
+
+    for cause in _causes(exc):
+        sqlstate = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if sqlstate in _KNOWN_DATABASE_ERRORS:
+            return _KNOWN_DATABASE_ERRORS[str(sqlstate)]
+        if sqlstate == "3D000":
+            return f"the database does not exist: create it (e.g. `createdb`), then run `iub migrate` ({_where()})"
+        if isinstance(cause, sqlite3.OperationalError):
+            message = str(cause).lower()
+            for start, explanation in _KNOWN_SQLITE_ERRORS.items():
+                if message.startswith(start):
+                    return explanation
+    if database_unavailable(exc):
+        return f"cannot reach the database ({_where()}): is it running? Check IUB_DATABASE_URL"
+    return None
+
+
+def _where() -> str:
+    """The database URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(MigrationSettings().database_url).render_as_string(hide_password=True)
+    except Exception:
+        return "IUB_DATABASE_URL"
+
+
 def main() -> None:
     try:
         cli()
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception:
+    except Exception as exc:
+        explanation = explain_error(exc)
+        if explanation is not None:
+            typer.echo(f"iub: {explanation}", err=True)
+            sys.exit(1)
         from app.core.logging import log_uncaught
 
         log_uncaught()  # masked: the message of a database error can carry a bound value

@@ -115,8 +115,14 @@ class CatalogService:
             on_commit(self.session, lambda: self.store.add([committee], []))
             await announce_change(self.session)
 
-    async def load(self, committees: list[Committee], decisions: list[Decision]) -> tuple[int, int]:
-        """Load a catalog file: idempotent. Returns (decisions added, decisions already present)."""
+    async def load(
+        self,
+        committees: list[Committee],
+        decisions: list[Decision],
+        on_decision: Callable[[], None] | None = None,
+    ) -> tuple[int, int]:
+        """Load a catalog file: idempotent. Returns (decisions added, decisions already present);
+        `on_decision` is called after each decision (a progress display)."""
         for committee in committees:
             await self.register_committee(committee)
         await self.session.flush()
@@ -131,7 +137,9 @@ class CatalogService:
                         "reference is already stored.",
                     )
                 unchanged += 1
-                continue
-            await self.record_decision(decision)
-            added += 1
+            else:
+                await self.record_decision(decision)
+                added += 1
+            if on_decision is not None:
+                on_decision()
         return added, unchanged

@@ -124,6 +124,17 @@ class Settings(BaseSettings):
         return self.env is Env.dev
 
 
+class MigrationSettings(BaseSettings):
+    """What `iub migrate` (and alembic) reads: the database and how to log, nothing else. A release
+    step migrates with only IUB_DATABASE_URL, so prod's checks of auth settings do not apply."""
+
+    model_config = SettingsConfigDict(env_prefix="IUB_", env_file=".env", extra="ignore")
+
+    database_url: str = Settings.model_fields["database_url"].default
+    log_format: LogFormat = LogFormat.console
+    log_level: str = "INFO"
+
+
 @lru_cache
 def get_settings() -> Settings:
     return Settings()

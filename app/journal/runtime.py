@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +25,7 @@ import httpx
 
 from app.core.db import Database
 from app.core.settings import Settings
-from app.journal.dispatcher import Dispatcher
+from app.journal.dispatcher import CycleResult, Dispatcher
 from app.journal.http_adapter import AiohttpTransport, HttpJournalSystem, HttpxTransport, JournalTransport
 from app.journal.port import JournalSystem
 
@@ -69,6 +70,7 @@ async def run_worker(
     once: bool = False,
     options: dict[str, Any] | None = None,
     loops: int | None = None,
+    on_cycle: Callable[[CycleResult], None] | None = None,
 ) -> int:
     """`iub worker`: deliver until `stop` is set (or, `once`, until nothing is due); the number
     delivered when `once`. `options` go to each `Dispatcher` (batch size, poll interval, lease).
@@ -94,6 +96,8 @@ async def run_worker(
                 total = 0
                 while (delivered := await dispatcher.run_once()) or dispatcher.last_cycle.claimed:
                     total += delivered
+                    if on_cycle is not None:  # `iub worker --once`: progress, and failures for its exit code
+                        on_cycle(dispatcher.last_cycle)
                 return total
 
             return sum(await asyncio.gather(*(drain(d) for d in dispatchers)))
