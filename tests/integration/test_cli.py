@@ -6,12 +6,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +22,7 @@ from app.core.db import Database
 from app.journal.models import OutboxEvent
 from app.journal.outbox import enqueue
 from tests.conftest import IN_CI, PG_HOST, PG_PORT, PG_USER, TEST_SECRET, _pg_admin, _postgres_available
+from tests.integration.cli_support import LineReader
 from tests.integration.outbox_support import case_events, insert_events
 
 
@@ -243,34 +241,3 @@ def test_serve_says_where_it_listens_and_when_it_stopped(tmp_path: Path) -> None
         if server.poll() is None:
             server.kill()
             server.wait()
-
-
-class LineReader:
-    """A process's stderr read line by line in a thread (so its pipe never fills)."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        assert process.stderr is not None
-        self.process = process
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        stream = process.stderr
-
-        def pump() -> None:
-            for line in stream:
-                self.lines.put(line)
-            self.lines.put(None)  # end of the stream
-
-        threading.Thread(target=pump, daemon=True).start()
-
-    def wait_for(self, needle: str, *, timeout: float) -> str:
-        """The next line holding `needle`."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.5)
-            except queue.Empty:
-                continue
-            if line is None:
-                raise AssertionError(f"the process ended ({self.process.poll()}) without a line with {needle!r}")
-            if needle in line:
-                return line
-        raise AssertionError(f"no line with {needle!r} within {timeout} s")
