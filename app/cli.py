@@ -86,6 +86,7 @@ def serve(
     from app.main import create_app
 
     settings = _settings()
+    require_migrated(settings.database_url)
     if workers > 1:
         # Each worker process builds its own app from the environment's settings.
         serve_app("app.main:create_app", settings, host=host, port=port, workers=workers)
@@ -168,6 +169,52 @@ def migrate() -> None:
     _ensure_sqlite_dir(settings.database_url)
     command.upgrade(alembic_config(settings.database_url), "head")  # type: ignore[arg-type]
     typer.echo("database migrated")
+
+
+def require_migrated(url: str) -> None:
+    """Serve only a database that `iub migrate` has brought to this version: otherwise one line
+    naming the next step and exit 1, rather than a start-up that fails with a traceback."""
+    import logging
+
+    alembic_log = logging.getLogger("alembic")
+    level = alembic_log.level
+    alembic_log.setLevel(logging.WARNING)  # a check: not alembic's lines of a migration
+    try:
+        current, heads = asyncio.run(_schema_revisions(url))
+    finally:
+        alembic_log.setLevel(level)
+    if current is None:
+        typer.echo(f"iub: {_NO_TABLES}", err=True)
+        raise typer.Exit(1)
+    if current not in heads:
+        known = current in _known_revisions(url)
+        typer.echo(f"iub: {_SCHEMA_BEHIND if known else _SCHEMA_AHEAD} (revision {current})", err=True)
+        raise typer.Exit(1)
+
+
+async def _schema_revisions(url: str) -> tuple[str | None, tuple[str, ...]]:
+    """The database's migration revision (None before `iub migrate`) and this version's head(s)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from app.core.db import make_engine
+
+    heads = tuple(ScriptDirectory.from_config(alembic_config(url)).get_heads())  # type: ignore[arg-type]
+    _ensure_sqlite_dir(url)
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_revision())
+    finally:
+        await engine.dispose()
+    return current, heads
+
+
+def _known_revisions(url: str) -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(url))  # type: ignore[arg-type]
+    return {revision.revision for revision in script.walk_revisions()}
 
 
 def _run_fast(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -549,6 +596,7 @@ async def _stats_refresh(settings: Settings, committees: list[str]) -> list[tupl
 # PostgreSQL's SQLSTATEs (asyncpg's `sqlstate`) and SQLite's messages that mean the same.
 _NO_TABLES = "the database has no tables: run `iub migrate` first"
 _SCHEMA_BEHIND = "the database schema is older than this version of iub: run `iub migrate`"
+_SCHEMA_AHEAD = "the database was migrated by a newer version of iub than this one: run that version"
 _KNOWN_DATABASE_ERRORS = {"42P01": _NO_TABLES, "42703": _SCHEMA_BEHIND}
 _KNOWN_SQLITE_ERRORS = {"no such table": _NO_TABLES, "no such column": _SCHEMA_BEHIND}
 

@@ -17,6 +17,8 @@ import jwt
 import pytest
 from sqlalchemy import select, update
 
+from alembic import command
+from app.cli import alembic_config
 from app.core.auth import SCOPES
 from app.core.db import Database
 from app.journal.models import OutboxEvent
@@ -133,11 +135,27 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 
 
 def test_a_job_before_migrate_says_to_migrate_in_one_line(empty_database_url: str) -> None:
-    for command in (("catalog", "load", "--demo"), ("purge",), ("worker", "--once"), ("stats", "refresh")):
-        result = iub(*command, IUB_DATABASE_URL=empty_database_url)
-        assert result.returncode == 1, (command, result.stderr)
-        assert result.stderr == "iub: the database has no tables: run `iub migrate` first\n", command
+    jobs = (
+        ("catalog", "load", "--demo"),
+        ("purge",),
+        ("worker", "--once"),
+        ("stats", "refresh"),
+        ("serve", "--port", "0"),
+    )
+    for job in jobs:
+        result = iub(*job, IUB_DATABASE_URL=empty_database_url)
+        assert result.returncode == 1, (job, result.stderr)
+        assert result.stderr == "iub: the database has no tables: run `iub migrate` first\n", job
         assert "Traceback" not in result.stdout
+
+
+def test_serve_refuses_a_schema_older_than_this_version(empty_database_url: str) -> None:
+    command.upgrade(alembic_config(empty_database_url), "0010")  # type: ignore[arg-type]
+    result = iub("serve", "--port", "0", IUB_DATABASE_URL=empty_database_url)
+    assert result.returncode == 1
+    assert result.stderr == (
+        "iub: the database schema is older than this version of iub: run `iub migrate` (revision 0010)\n"
+    )
 
 
 def test_an_unreachable_database_is_one_line_without_the_password() -> None:
