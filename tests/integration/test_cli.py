@@ -259,3 +259,14 @@ def test_serve_says_where_it_listens_and_when_it_stopped(tmp_path: Path) -> None
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.mark.usefixtures("db")
+def test_long_jobs_draw_a_progress_bar_on_a_terminal_only(database_url: str) -> None:
+    piped = iub("catalog", "load", "--demo", IUB_DATABASE_URL=database_url, TTY_COMPATIBLE="0")
+    assert piped.returncode == 0 and "loading decisions" not in piped.stderr
+    on_terminal = iub("purge", "--dry-run", IUB_DATABASE_URL=database_url, TTY_COMPATIBLE="1")
+    assert on_terminal.returncode == 0, on_terminal.stderr
+    assert "purging" in on_terminal.stderr and "2/2" in on_terminal.stderr
+    loaded = iub("catalog", "load", "--demo", IUB_DATABASE_URL=database_url, TTY_COMPATIBLE="1")
+    assert "loading decisions" in loaded.stderr and "4/4" in loaded.stderr
