@@ -109,7 +109,10 @@ def serve_app(app: Any, settings: Settings, *, host: str, port: int, workers: in
         uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config, **options)
         return
     config = uvicorn.Config(app, host=host, port=port, access_log=False, log_config=log_config)
-    _announcing_server_class()(config).run()
+    server = _announcing_server_class()(config)
+    server.run()
+    if not server.started:  # as `uvicorn.run`: the port was taken, or the application did not start
+        sys.exit(3)
 
 
 def _announcing_server_class() -> type[Any]:
