@@ -332,10 +332,10 @@ DEV_TOKEN_DEFAULTS = {"sub": "dev", "unit": "unit-a", "committee": "sn-sydvast"}
 
 @cli.command()
 def token(
-    sub: Annotated[str | None, typer.Option(help="The calling system or person [dev default: dev].")] = None,
-    unit: Annotated[str | None, typer.Option(help="The provider unit (enhet) [dev default: unit-a].")] = None,
+    sub: Annotated[str | None, typer.Option(help="The calling system or person (dev default: dev).")] = None,
+    unit: Annotated[str | None, typer.Option(help="The provider unit (enhet) (dev default: unit-a).")] = None,
     committee: Annotated[
-        str | None, typer.Option(help="The committee [dev default: sn-sydvast, of the demo catalog].")
+        str | None, typer.Option(help="The committee (dev default: sn-sydvast, of the demo catalog).")
     ] = None,
     scope: Annotated[str | None, typer.Option(help='Space-separated scopes, e.g. "catalog:read cases:write".')] = None,
     all_scopes: Annotated[bool, typer.Option("--all-scopes", help="Every scope the service knows.")] = False,
