@@ -450,7 +450,7 @@ async def _worker(
     import signal
 
     from app.core.db import Database
-    from app.core.tracing import configure_tracing, instrument_database
+    from app.core.tracing import configure_tracing, flush_tracing, instrument_database
     from app.journal.runtime import run_worker
 
     db = Database.connect(settings.database_url)
@@ -479,6 +479,7 @@ async def _worker(
             await disposal
         return _OnceTotals()
     finally:
+        flush_tracing()
         await db.dispose()
 
 

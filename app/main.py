@@ -22,7 +22,7 @@ from app.core.errors import document_common_problems, install_problem_handlers
 from app.core.guard import RequestGuardMiddleware
 from app.core.logging import RequestContextMiddleware, configure_logging
 from app.core.settings import Settings, get_settings
-from app.core.tracing import TracingMiddleware, configure_tracing, instrument_database
+from app.core.tracing import TracingMiddleware, configure_tracing, flush_tracing, instrument_database
 from app.disposal.router import router as disposal_router
 from app.eligibility.router import router as eligibility_router
 from app.journal.router import metrics_router as outbox_metrics_router
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         finally:
             await stop_outbox(outbox)
             await store.stop()
+            flush_tracing()
             if owns_db:
                 await db.dispose()
 
