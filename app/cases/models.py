@@ -160,8 +160,14 @@ class CaseRow(Base):
 
     identity: Mapped[str] = mapped_column(String(20))  # identified | anonymous
     registered_on: Mapped[str | None] = mapped_column(String(20), nullable=True)  # subject | child
-    person_id: Mapped[str | None] = mapped_column(ForeignKey("persons.id"), nullable=True, index=True)
-    guardian_person_id: Mapped[str | None] = mapped_column(ForeignKey("persons.id"), nullable=True, index=True)
+    # RESTRICT (as NO ACTION, without a lookup per deleted row: migration 0014): a person goes only
+    # when no case refers to them.
+    person_id: Mapped[str | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    guardian_person_id: Mapped[str | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
     participant_code: Mapped[str | None] = mapped_column(String(20), nullable=True, unique=True)
 
     # De-identified data, documented under every rule (seeds 002/003).

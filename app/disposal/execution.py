@@ -42,7 +42,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import structlog
 from sqlalchemy import delete, func, select, text, update
@@ -110,6 +110,17 @@ class ListReport:
     @property
     def files_done(self) -> int:
         return sum(sum(rules.values()) for rules in self.done.values())
+
+
+class Item(NamedTuple):
+    """A pending list item as the batch needs it (a plain row: no ORM object per file)."""
+
+    id: int
+    kind: str
+    person_id: str | None
+    case_id: str | None
+    action: str
+    rule: str
 
 
 class DigestMismatch(Exception):
@@ -362,11 +373,10 @@ class DisposalRunner:
             )
         log.info("disposal_run_finished", run_id=run_id, list_id=list_id)
 
-    async def _pending(
-        self, session: AsyncSession, list_id: str, *, after: int = 0, lock: bool
-    ) -> list[DisposalListItemRow]:
+    async def _pending(self, session: AsyncSession, list_id: str, *, after: int = 0, lock: bool) -> list[Item]:
+        columns = DisposalListItemRow
         query = (
-            select(DisposalListItemRow)
+            select(columns.id, columns.kind, columns.person_id, columns.case_id, columns.action, columns.rule)
             .where(
                 DisposalListItemRow.list_id == list_id,
                 DisposalListItemRow.status == "pending",
@@ -377,15 +387,15 @@ class DisposalRunner:
         )
         if lock and self.db.is_postgresql:
             query = query.with_for_update(skip_locked=True)
-        return list((await session.scalars(query)).all())
+        return [Item(*row) for row in (await session.execute(query)).all()]
 
     async def _check(
         self,
         session: AsyncSession,
         listed: DisposalListRow,
         policy: CommitteeDisposalPolicy,
-        items: list[DisposalListItemRow],
-    ) -> tuple[list[DisposalListItemRow], list[DisposalListItemRow], list[DisposalListItemRow]]:
+        items: list[Item],
+    ) -> tuple[list[Item], list[Item], list[Item]]:
         persons = {i.person_id: (i.action, i.rule) for i in items if i.kind == PERSON_FILE and i.person_id}
         records = {i.case_id: (i.action, i.rule) for i in items if i.kind != PERSON_FILE and i.case_id}
         checked = await recheck(session, listed.committee, policy, listed.as_of, persons, records)
@@ -453,7 +463,7 @@ class DisposalRunner:
         listed: DisposalListRow,
         run_id: str,
         first_item: int,
-        items: list[DisposalListItemRow],
+        items: list[Item],
         committee_name: str,
     ) -> PackageResult:
         persons = {i.person_id: i.rule for i in items if i.kind == PERSON_FILE and i.person_id}
@@ -482,9 +492,7 @@ class DisposalRunner:
         verify_package(result)  # raises PackageInvalid: nothing is removed
         return result
 
-    async def _erase(
-        self, session: AsyncSession, committee: str, go: list[DisposalListItemRow], package: str | None
-    ) -> None:
+    async def _erase(self, session: AsyncSession, committee: str, go: list[Item], package: str | None) -> None:
         persons = sorted(i.person_id for i in go if i.kind == PERSON_FILE and i.person_id)
         records = sorted(i.case_id for i in go if i.kind != PERSON_FILE and i.case_id)
         file_cases = await identified_case_ids(session, persons)
@@ -497,7 +505,6 @@ class DisposalRunner:
                 .where(in_ids(session, HoldRow.case_id, case_ids), HoldRow.released_at.is_not(None))
                 .execution_options(synchronize_session=False)
             )
-        await erase_aggregates(session, case_ids, [])
         await erase_cases(session, case_ids)
         standing = set(
             (
@@ -515,7 +522,7 @@ class DisposalRunner:
                 .where(in_ids(session, HoldRow.person_id, gone))
                 .execution_options(synchronize_session=False)
             )
-        await erase_aggregates(session, [], gone)
+        await erase_aggregates(session, case_ids, gone)  # outbox events and journal links (no foreign keys)
         await erase_persons(session, gone)
         await erase_responses_naming(session, [*case_ids, *gone])
         await deidentify_audit(session, case_ids, gone)
@@ -524,7 +531,7 @@ class DisposalRunner:
         self,
         session: AsyncSession,
         committee: str,
-        go: list[DisposalListItemRow],
+        go: list[Item],
         file_cases: list[str],
         package: str | None,
     ) -> None:
@@ -553,9 +560,9 @@ class DisposalRunner:
         session: AsyncSession,
         run: DisposalRunRow,
         batch: int,
-        go: list[DisposalListItemRow],
-        held: list[DisposalListItemRow],
-        changed: list[DisposalListItemRow],
+        go: list[Item],
+        held: list[Item],
+        changed: list[Item],
         staged: PackageResult | None,
     ) -> _BatchOutcome:
         items = DisposalListItemRow

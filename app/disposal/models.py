@@ -36,8 +36,11 @@ class HoldRow(Base):
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)
     committee: Mapped[str] = mapped_column(String(64))
     unit: Mapped[str] = mapped_column(String(100))  # the case's unit; for a person hold the setter's
-    person_id: Mapped[str | None] = mapped_column(ForeignKey("persons.id"), nullable=True, index=True)
-    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id"), nullable=True, index=True)
+    # RESTRICT: a hold set while a batch removes the file fails one of the two (migration 0014).
+    person_id: Mapped[str | None] = mapped_column(
+        ForeignKey("persons.id", ondelete="RESTRICT"), nullable=True, index=True
+    )
+    case_id: Mapped[str | None] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), nullable=True, index=True)
     reason: Mapped[str] = mapped_column(String(40))  # a code
     reference: Mapped[str | None] = mapped_column(String(64), nullable=True)  # e.g. a diary number
     created_by: Mapped[str] = mapped_column(String(200))
