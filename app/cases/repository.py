@@ -4,9 +4,10 @@ person query to the caller's committee."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, NamedTuple
+import functools
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy import Select, String, Table, bindparam, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -21,6 +22,7 @@ from app.cases.models import (
     UnitProcessRow,
 )
 from app.core.auth import Caller
+from app.journal.links import STATE_AFTER_AN_EVENT, state_params
 
 
 class StoredPerson(NamedTuple):
@@ -32,6 +34,36 @@ class StoredPerson(NamedTuple):
 def _in_unit(query: Select[CaseRow], caller: Caller) -> Select[CaseRow]:
     # Seed 004: a case, open or closed, is visible only to the unit that carries it out.
     return query.where(CaseRow.committee == caller.committee, CaseRow.unit == caller.unit)
+
+
+def _upsert(statement: Any) -> Any:
+    return statement.on_conflict_do_update(
+        index_elements=[PersonRow.committee, PersonRow.personnummer],
+        set_={"protected_identity": or_(PersonRow.protected_identity, statement.excluded.protected_identity)},
+    ).returning(PersonRow.id, PersonRow.personnummer, PersonRow.name, PersonRow.protected_identity)
+
+
+@functools.cache
+def _upsert_person(dialect: str, columns: tuple[str, ...]) -> Any:
+    """One person's upsert, built once per dialect and set of columns."""
+    table = cast(Table, PersonRow.__table__)
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return _upsert(insert(table).values({c: bindparam("p_" + c, type_=table.c[c].type) for c in columns}))
+
+
+def _after_an_entry() -> Any:
+    number = select(PersonRow.personnummer).where(PersonRow.id == bindparam("entry_person_id", type_=String()))
+    return STATE_AFTER_AN_EVENT.add_columns(number.scalar_subquery().label("personnummer"))
+
+
+# What the answer to an identified case's new entry shows beyond the case: its delivery state and
+# journal reference, and the personnummer of its file (for the disposal view). Built once; run in
+# the statement that writes the entry.
+AFTER_AN_ENTRY = _after_an_entry()
+
+
+def after_an_entry_params(case: CaseRow) -> dict[str, Any]:
+    return {**state_params("case", case.id), "entry_person_id": case.person_id}
 
 
 class CaseRepository:
@@ -124,17 +156,19 @@ class CaseRepository:
         """Insert the persons the committee does not know and raise `protected_identity` on those it
         does, in one statement (concurrent openings race safely). Per personnummer: the row's id,
         current name and protection as stored now; a known person keeps their id and name."""
-        statement = self._insert()(PersonRow).values(rows)
-        statement = statement.on_conflict_do_update(
-            index_elements=[PersonRow.committee, PersonRow.personnummer],
-            set_={"protected_identity": or_(PersonRow.protected_identity, statement.excluded.protected_identity)},
-        ).returning(PersonRow.id, PersonRow.personnummer, PersonRow.name, PersonRow.protected_identity)
-        result = await self.session.execute(statement)
+        dialect = self.session.get_bind().dialect.name
+        if len(rows) == 1:  # the usual case: one statement built once, its values bound by name
+            row = rows[0]
+            statement = _upsert_person(dialect, tuple(row))
+            params = {"p_" + column: value for column, value in row.items()}
+            result = await self.session.execute(statement, params)
+        else:
+            result = await self.session.execute(_upsert(self._insert()(PersonRow).values(rows)))
         return {row.personnummer: StoredPerson(row.id, row.name, bool(row.protected_identity)) for row in result}
 
     async def record_contacts(self, rows: list[dict[str, Any]]) -> None:
         """Add what an opening gave to each unit's own contact record: nothing is cleared."""
-        statement = self._insert()(PersonContactRow).values(rows)
+        statement = self._insert()(PersonContactRow).values(rows[0] if len(rows) == 1 else rows)
         excluded = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=[PersonContactRow.person_id, PersonContactRow.unit],

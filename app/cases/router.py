@@ -10,6 +10,7 @@ from app.cases.audit import AuditTrail, Purpose
 from app.cases.cursor import decode_cursor, encode_cursor
 from app.cases.models import CaseRow
 from app.cases.policy import CaseStatus, Identity
+from app.cases.processes import unit_processes
 from app.cases.retention import case_verdicts, policy_of
 from app.cases.schemas import (
     CaseDetailDoc,
@@ -44,7 +45,7 @@ from app.catalog.store import CatalogDep
 from app.core.auth import Caller, require
 from app.core.db import SessionDep
 from app.core.errors import problem_openapi
-from app.disposal.rules import Verdict
+from app.disposal.rules import ProviderKind, Verdict
 from app.journal.links import journal_status
 from app.kit.idempotency import IdempotencyDep, IdempotentRoute
 from app.kit.paging import page
@@ -64,13 +65,20 @@ PurposeHeader = Annotated[
 CaseId = Annotated[str, Path(max_length=36, description="The case id.")]
 
 
-def _reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = None) -> CaseService:
-    return CaseService(session, caller, AuditTrail(session, caller, purpose))
+# Async dependencies: FastAPI would run plain functions in its thread pool.
+async def _reader(
+    session: SessionDep, caller: ReadCaller, request: Request, purpose: PurposeHeader = None
+) -> CaseService:
+    audit = AuditTrail(session, caller, purpose)
+    return CaseService(session, caller, audit, processes=unit_processes(request))
 
 
-def _writer(session: SessionDep, caller: WriteCaller, request: Request, purpose: PurposeHeader = None) -> CaseService:
+async def _writer(
+    session: SessionDep, caller: WriteCaller, request: Request, purpose: PurposeHeader = None
+) -> CaseService:
     window = request.app.state.settings.session_cap_window_months
-    return CaseService(session, caller, AuditTrail(session, caller, purpose), cap_window_months=window)
+    audit = AuditTrail(session, caller, purpose)
+    return CaseService(session, caller, audit, cap_window_months=window, processes=unit_processes(request))
 
 
 Reader = Annotated[CaseService, Depends(_reader)]
@@ -93,10 +101,33 @@ async def _disposal(service: CaseService, catalog: CatalogSnapshot, *cases: Case
     return await case_verdicts(service.session, policy_of(catalog, service.caller.committee), cases)
 
 
+def _open_file_verdict(written: Written, catalog: CatalogSnapshot) -> Verdict | None:
+    """The disposal verdict of a case the request left open, where it needs no query: an open case
+    keeps its file from being due (SoL 16:1), so only the file's provider kind and personnummer
+    count, and a file with a case at a municipal unit is municipal (SoL 17:2 applies to private
+    files only). None where the other units' cases would decide (a private unit) or the number is
+    not at hand."""
+    case = written.case
+    if case.status == CaseStatus.closed:
+        return None
+    policy = policy_of(catalog, case.committee)
+    if case.person_id is None:
+        return policy.exempted_record(last_entry_on=None)
+    if written.personnummer is None or policy.provider(case.unit) is not ProviderKind.MUNICIPAL:
+        return None
+    return policy.person_file(units=[case.unit], last_entry_on=None, personnummer=written.personnummer)
+
+
 async def _fields(service: CaseService, written: Written, catalog: CatalogSnapshot) -> dict[str, object]:
-    journal = await _journal(service, written.case)
-    disposal = await _disposal(service, catalog, written.case)
-    return CaseDoc.fields_of(written.case, written.redactions, journal.get(written.case.id), disposal[written.case.id])
+    case = written.case
+    if written.journal_known:  # the write knew it: no query for what the request just wrote
+        journal = {case.id: written.journal} if written.journal is not None else {}
+    else:
+        journal = await _journal(service, case)
+    verdict = _open_file_verdict(written, catalog)
+    if verdict is None:
+        verdict = (await _disposal(service, catalog, case))[case.id]
+    return CaseDoc.fields_of(case, written.redactions, journal.get(case.id), verdict)
 
 
 async def _opened(service: CaseService, written: Written, catalog: CatalogSnapshot) -> CaseOpenedDoc:

@@ -30,6 +30,7 @@ from app.cases.persons import PersonRegistry
 from app.cases.policy import (
     CaseClosed,
     CaseStatus,
+    Identity,
     IllegalTransition,
     SessionCapReached,
     Step,
@@ -49,22 +50,24 @@ from app.cases.problems import (
     SESSION_CAP_REACHED,
     invalid_fields,
 )
+from app.cases.processes import UnitProcesses
 from app.cases.protection import Scrubber, dropped_identity, known_identity
 from app.cases.redaction import Redaction
-from app.cases.repository import CaseRepository
+from app.cases.repository import AFTER_AN_ENTRY, CaseRepository, after_an_entry_params
 from app.cases.retention import last_entry_on
 from app.cases.schemas import CaseOpenIn, CloseIn, CodedEntryIn, IdentityIn, NoteAddIn, NoteIn, PlanIn, SessionIn
 from app.catalog.domain import DocumentationRule
 from app.catalog.snapshot import CatalogSnapshot
 from app.core.auth import Caller
+from app.core.batch import write_pending
 from app.core.db import new_id
 from app.core.errors import NOT_FOUND, ProblemError
 from app.eligibility.rules import Verdict
 from app.eligibility.service import EligibilityService
+from app.journal.links import SyncState, state_of
 from app.journal.port import EntryKind
 from app.kit.clock import now, today
 
-DEFAULT_PROCESS_STEPS = 3
 # The session cap counts the person's sessions of the intervention in cases opened this far back.
 DEFAULT_CAP_WINDOW_MONTHS = 12
 
@@ -80,6 +83,10 @@ class Written:
     session: CaseSessionRow | None = None
     coded_entry: CaseCodedEntryRow | None = None
     verdict: Verdict | None = None  # the summary check an opening passed
+    # The case's delivery state and journal reference, when the write already knows them.
+    journal: tuple[SyncState, str | None] | None = None
+    journal_known: bool = False
+    personnummer: str | None = None  # the number of the person whose file the case is in, when at hand
 
 
 def _not_found() -> ProblemError:
@@ -103,6 +110,7 @@ class CaseService:
         audit: AuditTrail,
         *,
         cap_window_months: int = DEFAULT_CAP_WINDOW_MONTHS,
+        processes: UnitProcesses | None = None,
     ) -> None:
         self.session = session
         self.caller = caller
@@ -110,6 +118,7 @@ class CaseService:
         self.persons = PersonRegistry(session, caller, audit)
         self.audit = audit
         self.cap_window_months = cap_window_months
+        self.processes = processes or UnitProcesses()
 
     # --- reads -----------------------------------------------------------------------------------
 
@@ -144,8 +153,8 @@ class CaseService:
     # --- unit process ----------------------------------------------------------------------------
 
     async def process_steps(self) -> int:
-        row = await self.cases.unit_process(self.caller)
-        return DEFAULT_PROCESS_STEPS if row is None else row.process_steps
+        """The unit's choice, from memory (read from the database once)."""
+        return await self.processes.steps(self.session, self.caller.committee, self.caller.unit)
 
     async def set_process_steps(self, steps: int) -> int:
         """Applies to cases opened from now on: an open case keeps the process it was opened with."""
@@ -154,6 +163,7 @@ class CaseService:
             self.cases.add(UnitProcessRow(committee=self.caller.committee, unit=self.caller.unit, process_steps=steps))
         else:
             row.process_steps = steps
+        self.processes.changed(self.session, self.caller.committee, self.caller.unit, steps)
         return steps
 
     # --- open ------------------------------------------------------------------------------------
@@ -230,24 +240,36 @@ class CaseService:
         for row in sorted(notes, key=lambda n: n.occurred_on):
             self._move(case, step_of_note(EntryKind(row.kind)))
         self._touch(case, [n.occurred_on for n in notes])
-        await self._insert_running(case)  # the case row exists before anything refers to it
         if registered is not None:
             journal_events.case_registered(self.session, case, registered.person, registered.guardian)
             await journal_events.file_reopened(self.session, case)
             for row in notes:
                 journal_events.note_added(self.session, case, row)
         self._audit(Action.case_opened, case)
-        return Written(case, scrubber.redactions, notes=notes, verdict=verdict)
+        await self._insert_running(case)  # case, notes, events and audit rows: one round trip
+        # Nothing of a new case has been delivered: an identified one waits in the outbox.
+        journal: tuple[SyncState, str | None] | None = ("pending", None) if registered is not None else None
+        number = None if registered is None else registered.person.record.personnummer
+        return Written(
+            case,
+            scrubber.redactions,
+            notes=notes,
+            verdict=verdict,
+            journal=journal,
+            journal_known=True,
+            personnummer=number,
+        )
 
     async def _insert_running(self, case: CaseRow) -> None:
-        """Flush the new case; a second running case of the person is refused by the database.
+        """Write the new case and what came with it; a second running case of the person is refused
+        by the database.
 
         The partial unique index decides (race-safe, and no extra query on the way in); only when it
         refuses is the running case looked up, to name it in the 409.
         """
         person_id, intervention_id = case.person_id, case.intervention_id
         try:
-            await self.session.flush()
+            await write_pending(self.session)
         except IntegrityError:
             if person_id is None:
                 raise
@@ -274,7 +296,17 @@ class CaseService:
         self._touch(case, [note.occurred_on])
         journal_events.note_added(self.session, case, note)
         self._audit(Action.case_note_added, case)
-        return Written(case, scrubber.redactions, notes=[note])
+        # The note, the case's new state, the event and the audit row, and the case's delivery
+        # state, in one round trip.
+        identified = case.identity == Identity.identified
+        then = AFTER_AN_ENTRY if identified else None
+        result = await write_pending(self.session, then, after_an_entry_params(case))
+        row = None if result is None else result.one()
+        journal = None if row is None else state_of(row)
+        number = None if row is None else row.personnummer
+        return Written(
+            case, scrubber.redactions, notes=[note], journal=journal, journal_known=True, personnummer=number
+        )
 
     async def set_plan(self, case_id: str, body: PlanIn) -> Written:
         case = await self._open_case(case_id)

@@ -11,7 +11,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 import asyncpg  # type: ignore[import-untyped]
@@ -90,7 +90,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping: it costs a round trip on every checkout, and a connection found dead is
+    # judged from the error it raises (`database_unavailable`: a 503, and the pool drops it).
+    kwargs.setdefault("pool_pre_ping", False)
     # A server that does not answer at all fails a connection attempt in seconds (asyncpg's
     # default is a minute), so that requests answer 503 instead of hanging.
     kwargs.setdefault("connect_args", {}).setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
@@ -164,22 +166,54 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# Connections of the pool whose commits do not wait for the disk (see `Database.unsynced`).
+UNSYNCED_POOL_SIZE = 5
+
+
 @dataclass
 class Database:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    _unsynced: async_sessionmaker[AsyncSession] | None = field(default=None, repr=False)
+    _options: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def connect(cls, url: str, **kwargs: Any) -> Database:
         engine = make_engine(url, **kwargs)
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=True))
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=True), _options=kwargs)
 
     @property
     def is_postgresql(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
+    @property
+    def unsynced(self) -> async_sessionmaker[AsyncSession]:
+        """Sessions whose commits do not wait for the WAL to reach the disk (PostgreSQL's
+        `synchronous_commit = off`, on a small pool of its own), for bookkeeping that may be lost
+        in a crash together with the request it serves: an idempotency claim (a crash loses the
+        request's uncommitted writes too, and a lost claim lets the retry run afresh, as it
+        should). Any later durable commit flushes it. The request's own commit stays synchronous.
+        SQLite: the ordinary sessions.
+        """
+        if not self.is_postgresql:
+            return self.sessions
+        if self._unsynced is None:
+            options = {**self._options, "pool_size": UNSYNCED_POOL_SIZE, "max_overflow": UNSYNCED_POOL_SIZE}
+            connect_args = dict(options.get("connect_args") or {})
+            server_settings = dict(connect_args.get("server_settings") or {})
+            server_settings["synchronous_commit"] = "off"
+            connect_args["server_settings"] = server_settings
+            options["connect_args"] = connect_args
+            engine = make_engine(self.engine.url.render_as_string(hide_password=False), **options)
+            self._unsynced = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        return self._unsynced
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self._unsynced is not None:
+            bind = self._unsynced.kw["bind"]
+            self._unsynced = None
+            await bind.dispose()
 
 
 async def get_database(request: Request) -> Database:

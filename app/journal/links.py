@@ -15,9 +15,9 @@ leaves the service) are absent from the answer.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
-from sqlalchemy import String, case, func, literal, null, select, union_all
+from sqlalchemy import Select, String, bindparam, case, exists, func, literal, null, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.journal.models import JournalLink, OutboxEvent
@@ -74,3 +74,37 @@ async def journal_status(
         elif link_state is not None:
             out[record_id] = ("failed" if link_state == "failed" else "delivered", ref)
     return out
+
+
+def _state_after_an_event() -> Select[tuple[str | None, bool]]:
+    events = OutboxEvent.__table__
+    links = JournalLink.__table__
+    aggregate_type = bindparam("journal_aggregate_type", type_=String())
+    aggregate_id = bindparam("journal_aggregate_id", type_=String())
+    ref = (
+        select(links.c.external_ref)
+        .where(links.c.aggregate_type == aggregate_type, links.c.aggregate_id == aggregate_id)
+        .scalar_subquery()
+    )
+    dead = exists().where(
+        events.c.aggregate_type == aggregate_type,
+        events.c.aggregate_id == aggregate_id,
+        events.c.status == "dead",
+    )
+    return select(ref.label("external_ref"), dead.label("dead"))
+
+
+# A record's delivery state once the request adds an event to it: `failed` while an earlier
+# event is dead, else `pending`; with the journal system's reference. Built once; run in the
+# statement that writes the event (it sees the outbox as it was), it costs no round trip.
+STATE_AFTER_AN_EVENT = _state_after_an_event()
+
+
+def state_params(aggregate_type: str, aggregate_id: str) -> dict[str, str]:
+    """The values of `STATE_AFTER_AN_EVENT`."""
+    return {"journal_aggregate_type": aggregate_type, "journal_aggregate_id": aggregate_id}
+
+
+def state_of(row: Any) -> tuple[SyncState, str | None]:
+    """The answer of `STATE_AFTER_AN_EVENT`."""
+    return ("failed" if row.dead else "pending", row.external_ref)

@@ -3,11 +3,17 @@
 No HTTP and no faults here (those are in `simulator.py`). Operations return
 `(status, payload)` or raise `SimProblem`; they never await, so each one is atomic under
 asyncio. Payloads are plain JSON-able dicts shaped as `contracts/journal-system.openapi.yaml`.
+
+Memory stays flat however long it runs: it keeps the `max_records` most recently used persons
+and cases (and each case's last `MAX_ENTRIES` entries). A record it let go of is not forgotten as
+a reference: its refs are sequential, so a ref it handed out is known to exist, and a write to
+it is taken on a stub (a development stand-in; the real system keeps everything).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -204,26 +210,49 @@ class _Case:
         }
 
 
-class SimStore:
-    """Persons and cases, in memory. Refs are sequential so runs are reproducible."""
+MAX_RECORDS = 10_000
+MAX_ENTRIES = 200
 
-    def __init__(self) -> None:
-        self.persons: dict[str, _Person] = {}
+
+class SimStore:
+    """Persons and cases, in memory, the most recently used kept. Refs are sequential so runs are
+    reproducible."""
+
+    def __init__(self, max_records: int = MAX_RECORDS) -> None:
+        self.max_records = max_records
+        self.persons: OrderedDict[str, _Person] = OrderedDict()
         self.by_personnummer: dict[str, str] = {}
-        self.cases: dict[str, _Case] = {}
+        self.cases: OrderedDict[str, _Case] = OrderedDict()
+        self._persons = 0
+        self._cases = 0
         self._entries = 0
+
+    def _keep_person(self, person: _Person) -> None:
+        self.persons[person.ref] = person
+        self.persons.move_to_end(person.ref)
+        if person.personnummer:  # a stub (see `_person`) cannot be found by personnummer
+            self.by_personnummer[person.personnummer] = person.ref
+        while len(self.persons) > self.max_records:
+            _, gone = self.persons.popitem(last=False)
+            if self.by_personnummer.get(gone.personnummer) == gone.ref:
+                del self.by_personnummer[gone.personnummer]
+
+    def _keep_case(self, case: _Case) -> None:
+        self.cases[case.ref] = case
+        self.cases.move_to_end(case.ref)
+        while len(self.cases) > self.max_records:
+            self.cases.popitem(last=False)
 
     # Persons -------------------------------------------------------------------
 
     def upsert_person(self, body: PersonUpsertIn) -> tuple[int, JSON]:
         ref = self.by_personnummer.get(body.personnummer)
         if ref is None:
-            ref = f"P{len(self.persons) + 1:07d}"
-            person = _Person(ref, **body.model_dump())
-            self.persons[ref] = person
-            self.by_personnummer[body.personnummer] = ref
+            self._persons += 1
+            person = _Person(f"P{self._persons:07d}", **body.model_dump())
+            self._keep_person(person)
             return 201, person.view()
-        person = self.persons[ref]
+        person = self._person(ref)
         # A known person: add what is given, clear nothing, never lower protection.
         person.name = body.name
         person.address = body.address or person.address
@@ -247,10 +276,10 @@ class SimStore:
         self._person(body.person_ref)
         if body.guardian_ref is not None:
             self._person(body.guardian_ref)
-        ref = f"C{len(self.cases) + 1:07d}"
-        case = _Case(body.model_dump(mode="json"), ref)
+        self._cases += 1
+        case = _Case(body.model_dump(mode="json"), f"C{self._cases:07d}")
         case.history.append("registered")
-        self.cases[ref] = case
+        self._keep_case(case)
         return 201, case.view()
 
     def add_entry(self, case_ref: str, body: JournalEntryIn) -> tuple[int, JSON]:
@@ -259,6 +288,10 @@ class SimStore:
         entry = {"entry_ref": f"E{self._entries:07d}", "case_ref": case_ref, **body.model_dump(mode="json")}
         case.entries.append(entry)
         case.history.append(f"entry:{entry['entry_ref']}")
+        if len(case.entries) > MAX_ENTRIES:
+            del case.entries[: len(case.entries) - MAX_ENTRIES]
+        if len(case.history) > MAX_ENTRIES:
+            del case.history[: len(case.history) - MAX_ENTRIES]
         return 201, entry
 
     def put_plan(self, case_ref: str, body: PlanIn) -> tuple[int, JSON]:
@@ -304,16 +337,26 @@ class SimStore:
 
     # Lookups ---------------------------------------------------------------------
 
+    @staticmethod
+    def _handed_out(ref: str, prefix: str, count: int) -> bool:
+        return ref.startswith(prefix) and ref[1:].isdigit() and 1 <= int(ref[1:]) <= count
+
     def _person(self, ref: str) -> _Person:
         person = self.persons.get(ref)
         if person is None:
-            raise SimProblem(404, "not-found", "Not found", "No such person.")
+            if not self._handed_out(ref, "P", self._persons):
+                raise SimProblem(404, "not-found", "Not found", "No such person.")
+            person = _Person(ref, "", "(not kept by the simulator)", None, None, None, False)  # let go of: a stub
+        self._keep_person(person)
         return person
 
     def _case(self, ref: str) -> _Case:
         case = self.cases.get(ref)
         if case is None:
-            raise SimProblem(404, "not-found", "Not found", "No such ärende.")
+            if not self._handed_out(ref, "C", self._cases):
+                raise SimProblem(404, "not-found", "Not found", "No such ärende.")
+            case = _Case({}, ref)  # let go of: a stub takes what comes
+        self._keep_case(case)
         return case
 
     def _open_case(self, ref: str) -> _Case:

@@ -28,7 +28,10 @@ before the caller, answers 500 to the first request carrying a key: never a sile
 How it works, and why:
 
 1. Claim. The dependency inserts an `in_progress` row in a short transaction of its own and
-   commits it before the endpoint runs, so that a concurrent retry sees it (409). The primary
+   commits it before the endpoint runs, so that a concurrent retry sees it (409). That commit
+   does not wait for the disk (`Database.unsynced`): a crash that loses the claim loses the
+   request's writes too (they commit after it, and their commit flushes it), and a retry then
+   runs afresh, so a key costs no second fsync. The primary
    key (caller, key digest) makes racing claims safe on SQLite and PostgreSQL alike: exactly one insert
    wins. A row that is expired, or `in_progress` for longer than `LEASE` (its request crashed),
    is taken over by a conditional UPDATE, which is race-safe the same way.
@@ -289,7 +292,7 @@ class IdempotencyClaim:
         """
         with anyio.CancelScope(shield=True):
             try:
-                async with self.db.sessions() as session, session.begin():
+                async with self.db.unsynced() as session, session.begin():
                     await session.execute(
                         delete(IdempotencyRecord).where(self._owned()).execution_options(synchronize_session=False)
                     )
@@ -359,7 +362,9 @@ async def _claim_key(
     lease: dt.timedelta,
 ) -> IdempotencyClaim:
     insert = postgresql.insert if db.is_postgresql else sqlite.insert
-    async with db.sessions() as session, session.begin():
+    # Committed before the endpoint runs, so a concurrent retry sees it, but not fsynced: a crash
+    # that loses the claim loses the request's writes too, and then the retry should run afresh.
+    async with db.unsynced() as session, session.begin():
         for _attempt in range(3):
             inserted = await session.execute(
                 insert(IdempotencyRecord)

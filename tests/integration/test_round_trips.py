@@ -1,0 +1,163 @@
+"""The write path's round trips, counted: a regression guard (never a timing).
+
+Each request is one transaction (BEGIN and COMMIT are round trips of their own) with the fewest
+statements its work needs. On PostgreSQL an identified opening upserts the person (one
+statement: the outbox payload carries the person as the register has them) and writes the case,
+its audit row and its outbox event in one more; a note locks the case, then writes the note,
+the case's new state, the event, the audit row and reads the delivery state in one statement.
+No connection is pinged on checkout. SQLite takes one statement per row instead of the
+PostgreSQL statement with its data-modifying CTEs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from app.core.db import Database
+
+pytestmark = pytest.mark.usefixtures("demo_catalog")
+
+ADULT = "199003012391"
+WRITE = "cases:write cases:read"
+
+
+@dataclass
+class Counted:
+    statements: list[str] = field(default_factory=list)
+    commits: int = 0
+    rollbacks: int = 0
+
+
+@contextmanager
+def counting(db: Database) -> Iterator[Counted]:
+    counted = Counted()
+    engine = db.engine.sync_engine
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        counted.statements.append(sql.split(None, 1)[0].upper())
+
+    def commit(conn: Any) -> None:
+        counted.commits += 1
+
+    def rollback(conn: Any) -> None:
+        counted.rollbacks += 1
+
+    listeners = (("before_cursor_execute", statement), ("commit", commit), ("rollback", rollback))
+    for name, listener in listeners:
+        event.listen(engine, name, listener)
+    try:
+        yield counted
+    finally:
+        for name, listener in listeners:
+            event.remove(engine, name, listener)
+
+
+def identified_opening(n: int = 0) -> dict[str, Any]:
+    return {
+        "intervention_id": "skyddat-boende-vuxna",
+        "opened_on": "2026-09-01",
+        "subject": {"personnummer": ADULT, "name": f"Testperson {n}"},
+        "participant": {"gender": "female", "role": "adult"},
+        "facts": {"accompanying_children": False},
+        "informed_of_right_to_apply": True,
+        "informed_of_documentation": True,
+    }
+
+
+def exempted_opening() -> dict[str, Any]:
+    return {
+        "intervention_id": "motiverande-samtal",
+        "opened_on": "2026-09-01",
+        "participant": {"gender": "female", "age": 40, "role": "adult"},
+        "informed_of_right_to_apply": True,
+        "informed_of_documentation": True,
+    }
+
+
+NOTE = {"kind": "execution", "occurred_on": "2026-09-02", "text": "Samtal genomfört enligt planen."}
+
+
+def test_no_connection_is_pinged_on_checkout(db: Database) -> None:
+    assert db.engine.pool._pre_ping is False  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("unit", ["unit-a", "unit-b"])  # the unit's process steps: read once, then from memory
+async def test_an_identified_opening_is_one_transaction_of_two_statements(client, auth, db, backend, unit):
+    headers = auth(WRITE, unit=unit)
+    warm = await client.post("/v1/cases", json=exempted_opening(), headers=headers)  # reads the unit's process
+    assert warm.status_code == 201, warm.text
+    with counting(db) as counted:
+        response = await client.post("/v1/cases", json=identified_opening(), headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["journal_sync"] == "pending"
+    assert counted.commits == 1 and counted.rollbacks == 0
+    if backend == "postgresql":
+        assert counted.statements == ["INSERT", "WITH"]  # the person; case, audit and event
+    else:
+        assert counted.statements == ["INSERT", "INSERT", "INSERT", "INSERT"]  # person, audit, event, case
+
+
+async def test_an_exempted_opening_is_one_statement(client, auth, db, backend):
+    headers = auth(WRITE)
+    await client.post("/v1/cases", json=exempted_opening(), headers=headers)
+    with counting(db) as counted:
+        response = await client.post("/v1/cases", json=exempted_opening(), headers=headers)
+    assert response.status_code == 201, response.text
+    assert counted.commits == 1
+    assert counted.statements == ["INSERT"]  # the case alone: no person, no event, no audit row
+
+
+@pytest.mark.parametrize("opening", ["identified", "exempted"])
+async def test_a_note_is_one_transaction_of_two_statements(client, auth, db, backend, opening):
+    headers = auth(WRITE)
+    body = identified_opening() if opening == "identified" else exempted_opening()
+    case = (await client.post("/v1/cases", json=body, headers=headers)).json()
+    with counting(db) as counted:
+        response = await client.post(f"/v1/cases/{case['id']}/notes", json=NOTE, headers=headers)
+    assert response.status_code == 201, response.text
+    assert response.json()["journal_sync"] == ("pending" if opening == "identified" else "not_applicable")
+    assert counted.commits == 1 and counted.rollbacks == 0
+    if backend == "postgresql":
+        assert counted.statements == ["SELECT", "WITH"]  # the case, locked; everything else
+    elif opening == "identified":  # the case; audit, event, note, the case's update; the delivery state
+        assert counted.statements == ["SELECT", "INSERT", "INSERT", "INSERT", "UPDATE", "SELECT"]
+    else:
+        assert counted.statements == ["SELECT", "INSERT", "UPDATE"]
+
+
+async def test_an_idempotency_key_adds_a_claim_that_waits_for_no_disk(client, auth, db, backend):
+    """The claim commits before the endpoint runs (a concurrent retry must see it), on the pool
+    whose commits do not wait for the WAL flush; the response is stored in the request's own
+    transaction. One fsynced commit per request, key or not."""
+    headers = auth(WRITE)
+    await client.post("/v1/cases", json=exempted_opening(), headers=headers)
+    unsynced = db.unsynced
+    with counting(db) as counted:
+        if backend == "postgresql":
+            assert unsynced is not db.sessions
+            claim_db = Database(unsynced.kw["bind"], unsynced)
+            with counting(claim_db) as claims:
+                response = await client.post(
+                    "/v1/cases", json=identified_opening(), headers={**headers, "Idempotency-Key": "k-1"}
+                )
+            assert claims.statements == ["INSERT"] and claims.commits == 1
+            async with unsynced() as session:
+                setting = (await session.execute(text("SHOW synchronous_commit"))).scalar()
+            assert setting == "off"
+        else:
+            response = await client.post(
+                "/v1/cases", json=identified_opening(), headers={**headers, "Idempotency-Key": "k-1"}
+            )
+    assert response.status_code == 201, response.text
+    if backend == "postgresql":
+        assert counted.statements == ["INSERT", "WITH", "UPDATE"]  # person; case, audit, event; the response
+        assert counted.commits == 1
+    else:  # the claim's own transaction, then the request's
+        assert counted.statements[0] == "INSERT" and counted.statements[-1] == "UPDATE"
+        assert counted.commits == 2
