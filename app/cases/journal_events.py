@@ -21,7 +21,7 @@ from app.cases.policy import CODED_ENTRY_TEXTS, EARLY_TERMINATION_LABELS, CodedE
 from app.cases.protection import Contact
 from app.catalog.domain import DocumentationRule
 from app.disposal.policy import load_policies
-from app.disposal.rules import Verdict
+from app.disposal.rules import CaseActivity, Verdict
 from app.journal import events
 from app.journal.limits import (
     EARLY_TERMINATION_REASON_MAX,
@@ -63,6 +63,7 @@ class RegisteredPerson:
 
     id: str
     record: PersonRecord
+    known: bool = True  # False: the register had no such person before this opening (no other case)
 
 
 def _identified(case: CaseRow) -> bool:
@@ -146,14 +147,20 @@ def _disposal(verdict: Verdict) -> CaseDisposal:
     )
 
 
-async def file_reopened(session: AsyncSession, case: CaseRow) -> None:
+async def file_reopened(session: AsyncSession, case: CaseRow, personnummer: str) -> None:
     """A new case of the person: while it is open the file is not disposed of (SoL 16:1), so every
     closed case of the file loses its date, unless another open case had already taken it. One
     query when the person has no other case."""
     if not _identified(case):
         return
     assert case.person_id is not None
-    file = (await retention.person_files(session, case.committee, [case.person_id]))[case.person_id]
+    # Read before the new case is written (no flush of the request's rows for it), then counted in.
+    with session.no_autoflush:
+        files = await retention.person_files(session, case.committee, [case.person_id])
+    file = files.get(case.person_id) or retention.PersonFile(personnummer)
+    file.units.add(case.unit)
+    file.activity.append(CaseActivity(last_entry_on=case.last_entry_on, open=True))
+    file.open_cases += 1
     if file.open_cases == 1 and file.closed_cases:
         verdict = file.verdict(await load_policies(session, case.committee))
         for case_id in await retention.other_closed_cases(session, case):

@@ -242,7 +242,8 @@ class CaseService:
         self._touch(case, [n.occurred_on for n in notes])
         if registered is not None:
             journal_events.case_registered(self.session, case, registered.person, registered.guardian)
-            await journal_events.file_reopened(self.session, case)
+            if registered.person.known:  # a person new to the register has no other case to reopen
+                await journal_events.file_reopened(self.session, case, registered.person.record.personnummer)
             for row in notes:
                 journal_events.note_added(self.session, case, row)
         self._audit(Action.case_opened, case)

@@ -30,6 +30,7 @@ WRITE = "cases:write cases:read"
 @dataclass
 class Counted:
     statements: list[str] = field(default_factory=list)
+    sql: list[str] = field(default_factory=list)
     commits: int = 0
     rollbacks: int = 0
 
@@ -41,6 +42,7 @@ def counting(db: Database) -> Iterator[Counted]:
 
     def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
         counted.statements.append(sql.split(None, 1)[0].upper())
+        counted.sql.append(sql)
 
     def commit(conn: Any) -> None:
         counted.commits += 1
@@ -80,6 +82,17 @@ def exempted_opening() -> dict[str, Any]:
     }
 
 
+def disposal_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k.startswith(("disposal_", "retention_"))}
+
+
+async def assert_disposal_as_read(client, headers, written: dict[str, Any]) -> None:
+    """What a write answers of disposal (computed without a query for an open case) is what a read
+    answers (from the person's whole file)."""
+    read = await client.get(f"/v1/cases/{written['id']}", headers=headers)
+    assert disposal_view(written) and disposal_view(written) == disposal_view(read.json())
+
+
 NOTE = {"kind": "execution", "occurred_on": "2026-09-02", "text": "Samtal genomfört enligt planen."}
 
 
@@ -96,6 +109,7 @@ async def test_an_identified_opening_is_one_transaction_of_two_statements(client
         response = await client.post("/v1/cases", json=identified_opening(), headers=headers)
     assert response.status_code == 201, response.text
     assert response.json()["journal_sync"] == "pending"
+    await assert_disposal_as_read(client, headers, response.json())
     assert counted.commits == 1 and counted.rollbacks == 0
     if backend == "postgresql":
         assert counted.statements == ["INSERT", "WITH"]  # the person; case, audit and event
@@ -122,6 +136,7 @@ async def test_a_note_is_one_transaction_of_two_statements(client, auth, db, bac
         response = await client.post(f"/v1/cases/{case['id']}/notes", json=NOTE, headers=headers)
     assert response.status_code == 201, response.text
     assert response.json()["journal_sync"] == ("pending" if opening == "identified" else "not_applicable")
+    await assert_disposal_as_read(client, headers, response.json())
     assert counted.commits == 1 and counted.rollbacks == 0
     if backend == "postgresql":
         assert counted.statements == ["SELECT", "WITH"]  # the case, locked; everything else
@@ -161,3 +176,17 @@ async def test_an_idempotency_key_adds_a_claim_that_waits_for_no_disk(client, au
     else:  # the claim's own transaction, then the request's
         assert counted.statements[0] == "INSERT" and counted.statements[-1] == "UPDATE"
         assert counted.commits == 2
+
+
+async def test_an_opening_for_a_person_the_register_knows_reads_their_file_once(client, auth, db, backend):
+    """The person's other cases decide whether their closed cases' disposal dates go (SoL 16:1):
+    one query, before the new case is written, which therefore still goes in one statement."""
+    await client.post("/v1/cases", json=identified_opening(), headers=auth(WRITE, unit="unit-b"))
+    headers = auth(WRITE)
+    await client.post("/v1/cases", json=exempted_opening(), headers=headers)
+    with counting(db) as counted:
+        response = await client.post("/v1/cases", json=identified_opening(), headers=headers)
+    assert response.status_code == 201, response.text
+    await assert_disposal_as_read(client, headers, response.json())
+    if backend == "postgresql":
+        assert counted.statements == ["INSERT", "SELECT", "WITH"]  # the person; their file; the rest
