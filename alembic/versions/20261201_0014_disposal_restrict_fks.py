@@ -11,7 +11,7 @@ files these checks took 25-45 Âµs per deleted row each with NO ACTION and 5-15 Â
 contacts, already go with it: ON DELETE CASCADE.)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-01
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
