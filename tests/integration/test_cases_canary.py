@@ -123,7 +123,7 @@ def participant_of(intervention: dict[str, Any]) -> tuple[dict[str, Any], dict[s
 async def exempt_interventions(client, auth) -> list[dict[str, Any]]:
     offered = (
         await client.get("/v1/catalog/interventions", params={"on": "2026-09-01"}, headers=auth("catalog:read"))
-    ).json()
+    ).json()["items"]
     exempt = [i for i in offered if i["documentation_rule"] in ("identity_exempt", "counselling_exempt")]
     assert len(exempt) >= 19  # every exempted demo intervention
     return exempt
