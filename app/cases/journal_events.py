@@ -64,6 +64,7 @@ class RegisteredPerson:
     id: str
     record: PersonRecord
     known: bool = True  # False: the register had no such person before this opening (no other case)
+    cases: tuple[int, int] | None = None  # their open and closed cases before this opening, if read
 
 
 def _identified(case: CaseRow) -> bool:
@@ -147,13 +148,17 @@ def _disposal(verdict: Verdict) -> CaseDisposal:
     )
 
 
-async def file_reopened(session: AsyncSession, case: CaseRow, personnummer: str) -> None:
+async def file_reopened(
+    session: AsyncSession, case: CaseRow, personnummer: str, cases: tuple[int, int] | None = None
+) -> None:
     """A new case of the person: while it is open the file is not disposed of (SoL 16:1), so every
     closed case of the file loses its date, unless another open case had already taken it. One
     query when the person has no other case."""
     if not _identified(case):
         return
     assert case.person_id is not None
+    if cases is not None and (cases[0] or not cases[1]):
+        return  # the counts say it: another case is open already, or none is closed
     # Read before the new case is written (no flush of the request's rows for it), then counted in.
     with session.no_autoflush:
         files = await retention.person_files(session, case.committee, [case.person_id])

@@ -189,7 +189,7 @@ class PersonRegistry:
                 email=email,
                 protected_identity=current.protected_identity,
             )
-            registered.append(RegisteredPerson(current.id, record, known))
+            registered.append(RegisteredPerson(current.id, record, known, current.cases))
         if newly_protected:
             await self.repo.clear_addresses(newly_protected)
         if contacts:

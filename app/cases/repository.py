@@ -29,6 +29,8 @@ class StoredPerson(NamedTuple):
     id: str
     name: str
     protected_identity: bool
+    # The person's cases at the committee before this statement, open and closed (None: not read).
+    cases: tuple[int, int] | None = None
 
 
 def _in_unit(query: Select[CaseRow], caller: Caller) -> Select[CaseRow]:
@@ -36,11 +38,30 @@ def _in_unit(query: Select[CaseRow], caller: Caller) -> Select[CaseRow]:
     return query.where(CaseRow.committee == caller.committee, CaseRow.unit == caller.unit)
 
 
-def _upsert(statement: Any) -> Any:
+def _case_count(*where: Any) -> Any:
+    persons = cast(Table, PersonRow.__table__)
+    cases = cast(Table, CaseRow.__table__)
+    return (
+        select(func.count())
+        .select_from(cases)
+        .where(cases.c.committee == persons.c.committee, cases.c.person_id == persons.c.id, *where)
+        .correlate(persons)
+        .scalar_subquery()
+    )
+
+
+def _upsert(statement: Any, *, with_cases: bool = False) -> Any:
+    returned = [PersonRow.id, PersonRow.personnummer, PersonRow.name, PersonRow.protected_identity]
+    if with_cases:  # PostgreSQL: the person's file at a glance, in the same round trip
+        cases = cast(Table, CaseRow.__table__)
+        returned += [
+            _case_count(cases.c.status != "closed").label("open_cases"),
+            _case_count(cases.c.status == "closed").label("closed_cases"),
+        ]
     return statement.on_conflict_do_update(
         index_elements=[PersonRow.committee, PersonRow.personnummer],
         set_={"protected_identity": or_(PersonRow.protected_identity, statement.excluded.protected_identity)},
-    ).returning(PersonRow.id, PersonRow.personnummer, PersonRow.name, PersonRow.protected_identity)
+    ).returning(*returned)
 
 
 @functools.cache
@@ -48,7 +69,8 @@ def _upsert_person(dialect: str, columns: tuple[str, ...]) -> Any:
     """One person's upsert, built once per dialect and set of columns."""
     table = cast(Table, PersonRow.__table__)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return _upsert(insert(table).values({c: bindparam("p_" + c, type_=table.c[c].type) for c in columns}))
+    values = {c: bindparam("p_" + c, type_=table.c[c].type) for c in columns}
+    return _upsert(insert(table).values(values), with_cases=dialect == "postgresql")
 
 
 def _after_an_entry() -> Any:
@@ -164,7 +186,15 @@ class CaseRepository:
             result = await self.session.execute(statement, params)
         else:
             result = await self.session.execute(_upsert(self._insert()(PersonRow).values(rows)))
-        return {row.personnummer: StoredPerson(row.id, row.name, bool(row.protected_identity)) for row in result}
+        return {
+            row.personnummer: StoredPerson(
+                row.id,
+                row.name,
+                bool(row.protected_identity),
+                (row.open_cases, row.closed_cases) if "open_cases" in row._fields else None,
+            )
+            for row in result
+        }
 
     async def record_contacts(self, rows: list[dict[str, Any]]) -> None:
         """Add what an opening gave to each unit's own contact record: nothing is cleared."""

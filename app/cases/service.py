@@ -243,7 +243,8 @@ class CaseService:
         if registered is not None:
             journal_events.case_registered(self.session, case, registered.person, registered.guardian)
             if registered.person.known:  # a person new to the register has no other case to reopen
-                await journal_events.file_reopened(self.session, case, registered.person.record.personnummer)
+                person = registered.person
+                await journal_events.file_reopened(self.session, case, person.record.personnummer, person.cases)
             for row in notes:
                 journal_events.note_added(self.session, case, row)
         self._audit(Action.case_opened, case)
