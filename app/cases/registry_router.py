@@ -40,15 +40,17 @@ WriteCaller = Annotated[Caller, Depends(require("cases:write"))]
 RegistryCaller = Annotated[Caller, Depends(require("registry:read"))]
 
 
-def _person_reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = None) -> PersonRegistry:
+async def _person_reader(session: SessionDep, caller: ReadCaller, purpose: PurposeHeader = None) -> PersonRegistry:
     return PersonRegistry(session, caller, AuditTrail(session, caller, purpose))
 
 
-def _person_writer(session: SessionDep, caller: WriteCaller, purpose: PurposeHeader = None) -> PersonRegistry:
+async def _person_writer(session: SessionDep, caller: WriteCaller, purpose: PurposeHeader = None) -> PersonRegistry:
     return PersonRegistry(session, caller, AuditTrail(session, caller, purpose))
 
 
-def _registry_reader(session: SessionDep, caller: RegistryCaller, purpose: PurposeHeader = None) -> PersonRegistry:
+async def _registry_reader(
+    session: SessionDep, caller: RegistryCaller, purpose: PurposeHeader = None
+) -> PersonRegistry:
     return PersonRegistry(session, caller, AuditTrail(session, caller, purpose))
 
 
