@@ -20,12 +20,15 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from typing import Any
 
 from fastapi import Request, Response
 from pydantic import BaseModel
 
 from app.catalog.snapshot import CatalogSnapshot
+from app.core.auth import ScopedBearer
+from app.kit.idempotency import IdempotentRoute
 
 MAX_ANSWERS = 1024
 CACHE_CONTROL = b"private, no-cache"
@@ -111,3 +114,42 @@ def answer(request: Request, snapshot: CatalogSnapshot, key: Hashable, build: Ca
     if if_none_match is not None and _matches(if_none_match, entry.etag):
         return CachedAnswer(304, entry.not_modified_headers, b"")
     return CachedAnswer(200, entry.headers, entry.body)
+
+
+class CatalogRoute(IdempotentRoute):
+    """The catalog's routes; a GET answered from memory skips parameter solving when it can.
+
+    FastAPI solves a request's parameters field by field (about half the time of a cached
+    answer). A GET whose only dependency is the bearer check (`require(...)`) and whose other
+    parameters are the request and query parameters with defaults needs none of that when the
+    request has no query string: the endpoint is called with the caller and the defaults.
+    Everything else (a query string, another route) takes FastAPI's usual way.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        dependant = self.dependant
+        bearer = dependant.dependencies[0].call if len(dependant.dependencies) == 1 else None
+        caller_name = dependant.dependencies[0].name if bearer is not None else None
+        if (
+            self.methods != {"GET"}
+            or not isinstance(bearer, ScopedBearer)
+            or caller_name is None
+            or dependant.request_param_name is None
+            or dependant.path_params
+            or dependant.header_params
+            or dependant.cookie_params
+            or dependant.body_params
+            or any(field.field_info.is_required() for field in dependant.query_params)
+        ):
+            return handler
+        endpoint: Callable[..., Awaitable[Response]] = self.endpoint
+        request_name = dependant.request_param_name
+
+        async def answer_without_parameters(request: Request) -> Response:
+            if request.scope["query_string"]:
+                return await handler(request)
+            caller = await bearer(request)
+            return await endpoint(**{request_name: request, caller_name: caller})
+
+        return answer_without_parameters

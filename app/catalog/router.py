@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from app.catalog.answers import answer
+from app.catalog.answers import CatalogRoute, answer
 from app.catalog.domain import Area, Category
 from app.catalog.loader import decision_id_for
 from app.catalog.schemas import (
@@ -26,10 +26,10 @@ from app.core.auth import Caller, require
 from app.core.db import SessionDep
 from app.core.errors import FORBIDDEN, NOT_FOUND, ProblemError, problem_openapi
 from app.kit.clock import today
-from app.kit.idempotency import IdempotencyDep, IdempotentRoute
+from app.kit.idempotency import IdempotencyDep
 from app.kit.paging import page
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"], route_class=CatalogRoute)
 
 ReadCaller = Annotated[Caller, Depends(require("catalog:read"))]
 WriteCaller = Annotated[Caller, Depends(require("catalog:write"))]
@@ -43,9 +43,10 @@ CursorQuery = Annotated[str | None, Query(max_length=500, description="From a pr
 
 @router.get("/committees", response_model=CommitteePageDoc, responses=problem_openapi(401, 403, 422))
 async def list_committees(
-    request: Request, caller: ReadCaller, catalog: CatalogDep, limit: LimitQuery = 100, cursor: CursorQuery = None
+    request: Request, caller: ReadCaller, limit: LimitQuery = 100, cursor: CursorQuery = None
 ) -> Response:
     """The social committees (socialnämnder) that have a catalog, by id."""
+    catalog: CatalogSnapshot = request.app.state.catalog.snapshot
 
     def build() -> CommitteePageDoc:
         committees = sorted(catalog.committees.values(), key=lambda c: c.id)

@@ -117,3 +117,20 @@ async def test_a_reload_starts_with_no_answers(app, client, auth):
     assert len(answers_of(app.state.catalog.snapshot)) == 1
     await app.state.catalog.reload(app.state.db)
     assert len(answers_of(app.state.catalog.snapshot)) == 0
+
+
+async def test_without_a_query_string_the_same_answer_and_the_same_checks(client, auth):
+    """A GET without a query string skips parameter solving: same answer, same 401/403."""
+    for path in (LIST, "/v1/catalog/committees"):
+        plain = await client.get(path, headers=auth("catalog:read"))
+        with_defaults = await client.get(path, params={"limit": 100}, headers=auth("catalog:read"))
+        assert plain.status_code == with_defaults.status_code == 200
+        assert plain.content == with_defaults.content and plain.headers["etag"] == with_defaults.headers["etag"]
+        unauthenticated = await client.get(path)
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.headers["content-type"] == "application/problem+json"
+        assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
+        forbidden = await client.get(path, headers=auth("cases:read"))
+        assert forbidden.status_code == 403 and forbidden.json()["required_scope"] == "catalog:read"
+    mine = await client.get(LIST, headers=auth("catalog:read", committee="sn-nordost"))
+    assert {i["committee"] for i in mine.json()["items"]} == {"sn-nordost"}
