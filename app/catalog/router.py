@@ -144,11 +144,11 @@ async def get_intervention(
     request: Request,
     intervention_id: str,
     caller: ReadCaller,
-    catalog: CatalogDep,
     committee: CommitteeQuery = None,
     on: OnQuery = None,
 ) -> Response:
     """One intervention as in force on a date for a committee (with an `ETag`, as the list)."""
+    catalog: CatalogSnapshot = request.app.state.catalog.snapshot
     committee_id, day = committee or caller.committee, on or today()
 
     def build() -> OfferedInterventionDoc:
