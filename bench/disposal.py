@@ -248,7 +248,7 @@ async def _run(files: int, batch_size: int, concurrency: int) -> dict[str, Any]:
     }
 
 
-def run(quick: bool, *, files: int | None = None, batch_size: int = 1000, concurrency: int = 2) -> dict[str, Any]:
+def run(quick: bool, *, files: int | None = None, batch_size: int = 2000, concurrency: int = 2) -> dict[str, Any]:
     """Seed, execute and measure; the target scales with the number of files (1,000,000 in 300 s)."""
     n = files or (QUICK_FILES if quick else FULL_FILES)
     return asyncio.run(_run(n, batch_size, concurrency))
@@ -258,7 +258,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.disposal", description=__doc__)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_FILES:,} files instead of {FULL_FILES:,}")
     parser.add_argument("--files", type=int, help="any number of files")
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=2, help="batches at once")
     args = parser.parse_args()
     figures = run(args.quick, files=args.files, batch_size=args.batch_size, concurrency=args.concurrency)

@@ -80,7 +80,7 @@ class Settings(BaseSettings):
     # `iub worker` runs them every `disposal_interval_hours` unless `disposal_in_worker` is off.
     archive_dir: Path = Path("var") / "archive"
     archive_as_zip: bool = True
-    disposal_batch_size: int = Field(default=500, ge=1, le=10000)
+    disposal_batch_size: int = Field(default=2000, ge=1, le=10000)
     disposal_concurrency: int = Field(default=2, ge=1, le=16)  # batches at once (PostgreSQL only)
     disposal_in_worker: bool = True
     disposal_interval_hours: float = Field(default=24.0, gt=0)
