@@ -8,7 +8,7 @@ from collections.abc import Collection
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.journal.models import JournalLink, OutboxEvent
+from app.journal.models import FINISHED_EVENTS, UNFINISHED_EVENTS, JournalLink, OutboxEvent
 from app.kit.bulk import in_ids
 
 
@@ -22,9 +22,12 @@ async def erase_aggregates(session: AsyncSession, case_ids: Collection[str], per
             conditions.append(and_(model.aggregate_type == "person", in_ids(session, model.aggregate_id, person_ids)))
         if not conditions:
             return 0
-        result = await session.execute(
-            delete(model).where(or_(*conditions)).execution_options(synchronize_session=False)
-        )
+        where = or_(*conditions)
+        if model is OutboxEvent and session.get_bind().dialect.name == "postgresql":
+            # The outbox's indexes by aggregate are partial (unfinished / finished events): each
+            # half of the condition states one's predicate, so both are used (never a table scan).
+            where = or_(and_(UNFINISHED_EVENTS, where), and_(FINISHED_EVENTS, where))
+        result = await session.execute(delete(model).where(where).execution_options(synchronize_session=False))
         removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
     return removed
 

@@ -27,6 +27,9 @@ OPEN_EVENTS = text("status IN ('pending', 'in_flight')")
 HELD_EVENTS = text("status IN ('dead', 'skipped')")
 UNFINISHED_EVENTS = text("status NOT IN ('delivered', 'skipped')")
 DELIVERED_EVENTS = text("status = 'delivered'")
+# The complement of UNFINISHED_EVENTS: disposal removes every event of a disposed file's cases,
+# finished ones by this index, the others by the unfinished one.
+FINISHED_EVENTS = text("status IN ('delivered', 'skipped')")
 # Statuses an event leaves the queue with (`skipped`: an operator decided it is not sent);
 # neither holds up the events of its aggregate after it.
 FINISHED = ("delivered", "skipped")
@@ -54,6 +57,8 @@ class OutboxEvent(Base):
             postgresql_where=UNFINISHED_EVENTS,
         ),
         Index("ix_outbox_events_open_seq", "seq", postgresql_where=OPEN_EVENTS, sqlite_where=OPEN_EVENTS),
+        # Disposal only (migration 0015): the finished events of the cases it removes.
+        Index("ix_outbox_events_finished_aggregate_id", "aggregate_id", postgresql_where=FINISHED_EVENTS),
     )
 
     # Global insertion order; per-aggregate delivery order follows it.
