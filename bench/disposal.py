@@ -8,7 +8,7 @@ on PostgreSQL — the target is 1,000,000 files in under 5 minutes with flat mem
   a plan and a plan version, a dead-lettered outbox event, a journal link and two audit rows. 95 %
   of the files are at a committee without research exemption (destroyed), 5 % at one with `all`
   (transferred: one E-ARK package per batch, written and verified). The personnummer are not
-  valid numbers (month 99), so they can belong to no one.
+  valid numbers (month 90 or 91), so they can belong to no one.
 - Two approved lists (one per committee), executed by `DisposalRunner` as `iub disposal run` does.
 - Reported: files/s, rows removed/s, packages, and the peak RSS of this process during the run
   (sampled every 50 ms) next to its RSS before.
@@ -48,7 +48,7 @@ SEED = [
     """INSERT INTO persons (id, committee, personnummer, name, name_source, name_recorded_by, name_recorded_unit,
     name_recorded_at, protected_identity, created_at, updated_at)
     SELECT md5('p' || i)::uuid::text, CASE WHEN i % 20 = 0 THEN 'bench-archive' ELSE 'bench-destroy' END,
-    '199999' || lpad(i::text, 6, '0'), 'Bänk Person ' || i, 'registration', 'bench', 'unit-a', now(), false, now(),
+    '19999' || lpad(i::text, 7, '0'), 'Bänk Person ' || i, 'registration', 'bench', 'unit-a', now(), false, now(),
     now() FROM generate_series(1, :n) AS i""",
     """INSERT INTO person_names (id, person_id, name, source, recorded_by, recorded_unit, recorded_at, superseded_at)
     SELECT md5('pn' || i)::uuid::text, md5('p' || i)::uuid::text, 'Bänk Tidigare ' || i, 'registration', 'bench',
