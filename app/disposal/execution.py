@@ -63,7 +63,7 @@ from app.core.db import Database, new_id
 from app.core.settings import Settings
 from app.disposal import metrics
 from app.disposal.archive import PackageMeta, PackageResult, verify_package, write_package
-from app.disposal.files import PERSON_FILE, digest_of, recheck
+from app.disposal.files import PERSON_FILE, ItemsDigest, recheck
 from app.disposal.models import DisposalListItemRow, DisposalListRow, DisposalPackageRow, DisposalRunRow, HoldRow
 from app.disposal.policy import CommitteeDisposalPolicy, load_policies
 from app.disposal.records import RECORDS_DESCRIPTION, file_records
@@ -332,7 +332,7 @@ class DisposalRunner:
             return run
 
     async def _items_digest(self, session: AsyncSession, list_id: str) -> str:
-        lines: list[str] = []
+        digest = ItemsDigest()
         query = (
             select(
                 DisposalListItemRow.kind,
@@ -350,8 +350,8 @@ class DisposalRunner:
         async for partition in result.partitions():
             for kind, person_id, case_id, action, rule, due_on in partition:
                 subject = person_id if kind == PERSON_FILE else case_id
-                lines.append(f"{kind}|{subject}|{action}|{rule}|{due_on}\n")
-        return digest_of(lines)
+                digest.add(f"{kind}|{subject}|{action}|{rule}|{due_on}\n")
+        return digest.hexdigest()
 
     async def _finish(self, run_id: str, list_id: str) -> None:
         async with self.db.sessions() as session, session.begin():

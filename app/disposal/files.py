@@ -53,11 +53,25 @@ class DueFile:
         return f"{self.kind}|{self.subject_id}|{self.verdict.action}|{self.verdict.rule}|{self.verdict.due_on}\n"
 
 
+class ItemsDigest:
+    """The list's digest, fed line by line: a million items are hashed as they are read, never
+    gathered in memory first."""
+
+    def __init__(self) -> None:
+        self._sha = hashlib.sha256()
+
+    def add(self, line: str) -> None:
+        self._sha.update(line.encode())
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+
 def digest_of(lines: Iterable[str]) -> str:
-    sha = hashlib.sha256()
+    digest = ItemsDigest()
     for line in lines:
-        sha.update(line.encode())
-    return sha.hexdigest()
+        digest.add(line)
+    return digest.hexdigest()
 
 
 def _years_before(day: dt.date, years: int) -> dt.date:
