@@ -17,7 +17,7 @@ import hashlib
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import CaseRow, PersonRow
@@ -159,12 +159,7 @@ async def due_files(session: AsyncSession, committee: str, policy: CommitteeDisp
         found.append(DueFile(PERSON_FILE, person_id, verdict))
     if policy.retention_years is not None:
         held_c = await held_cases(session, committee)
-        records = select(CaseRow.id, CaseRow.last_entry_on).where(
-            CaseRow.committee == committee,
-            CaseRow.identity == "anonymous",
-            CaseRow.status == "closed",
-            CaseRow.last_entry_on <= _years_before(as_of, policy.retention_years) + dt.timedelta(days=1),
-        )
+        records = _closed_exempted_records(committee, policy.retention_years, as_of)
         async for case_id, last in _stream(session, records):
             verdict = exempted_record_verdict(last_entry_on=last, retention_years=policy.retention_years)
             if not is_due(verdict, as_of):
@@ -267,13 +262,19 @@ async def iter_due_before(
         if verdict.due_on is not None and verdict.due_on < before and verdict.action is not DisposalAction.KEEP:
             yield DueFile(PERSON_FILE, person_id, verdict)
     if policy.retention_years is not None:
-        records = select(CaseRow.id, CaseRow.last_entry_on).where(
-            CaseRow.committee == committee,
-            CaseRow.identity == "anonymous",
-            CaseRow.status == "closed",
-            CaseRow.last_entry_on <= _years_before(before, policy.retention_years) + dt.timedelta(days=1),
-        )
+        records = _closed_exempted_records(committee, policy.retention_years, before)
         async for case_id, last in _stream(session, records):
             verdict = exempted_record_verdict(last_entry_on=last, retention_years=policy.retention_years)
             if verdict.due_on is not None and verdict.due_on < before:
                 yield DueFile(EXEMPTED_RECORD, case_id, verdict)
+
+
+def _closed_exempted_records(committee: str, retention_years: int, on: dt.date) -> Select[str, dt.date]:
+    """The committee's closed exempted records old enough to be due on `on` under the records plan
+    (a day's slack for 29 February; the verdict decides)."""
+    return select(CaseRow.id, CaseRow.last_entry_on).where(
+        CaseRow.committee == committee,
+        CaseRow.identity == "anonymous",
+        CaseRow.status == "closed",
+        CaseRow.last_entry_on <= _years_before(on, retention_years) + dt.timedelta(days=1),
+    )

@@ -15,12 +15,6 @@ _UUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-
 Counts = dict[str, dict[str, int]]
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
-
-
 class HoldReason(StrEnum):
     """Why disposal must wait (MoReq2010's holds): a code, so that no free text can carry identity."""
 
@@ -71,9 +65,9 @@ class HoldDoc(BaseModel):
             reason=HoldReason(row.reason),
             reference=row.reference,
             created_by=row.created_by,
-            created_at=_utc(row.created_at) or row.created_at,
+            created_at=row.created_at,
             released_by=row.released_by,
-            released_at=_utc(row.released_at),
+            released_at=row.released_at,
         )
 
 
@@ -119,9 +113,9 @@ class ListDoc(BaseModel):
             held_count=row.held_count,
             counts=row.counts,
             proposed_by=row.proposed_by,
-            proposed_at=_utc(row.proposed_at) or row.proposed_at,
+            proposed_at=row.proposed_at,
             approved_by=row.approved_by,
-            approved_at=_utc(row.approved_at),
+            approved_at=row.approved_at,
             approved_version=row.approved_version,
             needs_approval=row.approved_digest != row.digest,
         )
@@ -180,8 +174,8 @@ class RunDoc(BaseModel):
             proposed_by=row.proposed_by,
             approved_by=row.approved_by,
             status=row.status,
-            started_at=_utc(row.started_at) or row.started_at,
-            finished_at=_utc(row.finished_at),
+            started_at=row.started_at,
+            finished_at=row.finished_at,
             batches=row.batches,
             counts=row.counts,
             packages=[PackageDoc.of(p) for p in packages],
