@@ -102,13 +102,7 @@ class Contact:
 
 def _newest_first(contacts: Sequence[Contact]) -> list[Contact]:
     oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return sorted(contacts, key=lambda c: _utc(c.recorded_at) or oldest, reverse=True)
-
-
-def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
+    return sorted(contacts, key=lambda c: c.recorded_at or oldest, reverse=True)
 
 
 # OSL 22:1 — a protected person's address is never stored, and their phone and e-mail are shown

@@ -708,7 +708,7 @@ class PersonDoc(BaseModel):
         row, own = view.person, view.own
         names = [
             NameVersionDoc.model_validate(
-                {"name": n.name, "source": n.source, "recorded_at": _utc(n.recorded_at), "current": False}
+                {"name": n.name, "source": n.source, "recorded_at": n.recorded_at, "current": False}
             )
             for n in view.names
         ]
@@ -717,7 +717,7 @@ class PersonDoc(BaseModel):
                 {
                     "name": row.name,
                     "source": row.name_source,
-                    "recorded_at": _utc(row.name_recorded_at),
+                    "recorded_at": row.name_recorded_at,
                     "current": True,
                 }
             )
@@ -735,17 +735,13 @@ class PersonDoc(BaseModel):
                     address=c.address,
                     phone=c.phone,
                     email=c.email,
-                    recorded_at=None if c.recorded_at is None else _utc(c.recorded_at),
+                    recorded_at=c.recorded_at,
                 )
                 for c in view.others
             ],
             names=sorted(names, key=lambda n: n.recorded_at),
             redactions=[RedactionDoc.of(r) for r in redactions or []],
         )
-
-
-def _utc(moment: dt.datetime) -> dt.datetime:
-    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment
 
 
 # --- registry and audit ------------------------------------------------------------------------

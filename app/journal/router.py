@@ -109,16 +109,12 @@ def _doc(row: OutboxEvent, actions: list[OutboxAction] | None = None) -> OutboxE
         kind=row.kind,
         status=cast(Status, row.status),
         attempts=row.attempts,
-        next_attempt_at=_utc(row.next_attempt_at),
+        next_attempt_at=row.next_attempt_at,
         last_error=row.last_error,
-        created_at=_utc(row.created_at),
-        delivered_at=_utc(row.delivered_at) if row.delivered_at else None,
+        created_at=row.created_at,
+        delivered_at=row.delivered_at,
         actions=[OutboxActionDoc.of(a) for a in actions or []],
     )
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _encode_cursor(seq: int) -> str:
