@@ -444,7 +444,11 @@ async def test_seed_004_coded_entries_reach_the_journal_of_an_identified_case(cl
     got = (await client.get(base, headers=auth("cases:read"))).json()
     assert [e["code"] for e in got["coded_entries"]] == ["concern_reported", "referred_to_needs_assessed"]
     async with db.sessions() as session:
-        events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "case.coded_entry_added"))).all()
+        events = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.kind == "case.coded_entry_added").order_by(OutboxEvent.seq)
+            )
+        ).all()
         audited = await session.scalar(
             select(func.count()).select_from(AuditRecordRow).where(AuditRecordRow.action == "case.coded_entry_added")
         )
