@@ -412,7 +412,11 @@ async def test_seed_004_every_plan_version_is_kept_with_who_and_when(client, aut
 
     # The journal system gets each version.
     async with db.sessions() as session:
-        events = (await session.scalars(select(OutboxEvent).where(OutboxEvent.kind == "case.plan_set"))).all()
+        events = (
+            await session.scalars(
+                select(OutboxEvent).where(OutboxEvent.kind == "case.plan_set").order_by(OutboxEvent.seq)
+            )
+        ).all()
     assert [(e.payload["version"], e.payload["plan"]["goals"]) for e in events] == [
         (1, "Trygg vardag."),
         (2, "Eget boende."),
