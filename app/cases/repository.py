@@ -7,7 +7,7 @@ import datetime as dt
 import functools
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Select, String, Table, bindparam, exists, func, or_, select, update
+from sqlalchemy import Select, String, Table, bindparam, exists, func, literal_column, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -39,13 +39,16 @@ def _in_unit(query: Select[CaseRow], caller: Caller) -> Select[CaseRow]:
 
 
 def _case_count(*where: Any) -> Any:
-    persons = cast(Table, PersonRow.__table__)
+    """The upserted person's cases, in its RETURNING clause. The person's columns are named as text:
+    SQLAlchemy does not correlate a subquery with the target of an INSERT, and would add `persons`
+    to the subquery's FROM (every person's cases counted, by a join of both tables)."""
     cases = cast(Table, CaseRow.__table__)
+    committee = literal_column(f"{PersonRow.__tablename__}.committee", String())
+    person_id = literal_column(f"{PersonRow.__tablename__}.id", String())
     return (
         select(func.count())
         .select_from(cases)
-        .where(cases.c.committee == persons.c.committee, cases.c.person_id == persons.c.id, *where)
-        .correlate(persons)
+        .where(cases.c.committee == committee, cases.c.person_id == person_id, *where)
         .scalar_subquery()
     )
 

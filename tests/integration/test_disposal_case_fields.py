@@ -203,3 +203,16 @@ async def test_the_journal_system_gets_the_files_date_on_every_case(client, auth
         ("2026-10-01", "2031-11-03", "archive_transfer"),
         ("2026-11-03", "2031-11-03", "archive_transfer"),
     ]
+
+
+async def test_a_new_case_reopens_the_file_whatever_other_persons_have_open(client, auth, db):
+    """The person's own cases decide (SoL 16:1), never the committee's: another person's open case
+    leaves this person's file closed until their own new case."""
+    await adult_case(client, auth, pnr=ADULT_ON_THE_15TH, unit="unit-b")  # someone else's, left open
+    first = await adult_case(client, auth, unit="unit-a")
+    closed = await close(client, auth, first, "2026-10-01")
+    assert dates(closed)[1] == "2031-10-01"
+    again = await adult_case(client, auth, unit="unit-a", opened_on="2026-11-20")
+    assert dates(again)[1] is None
+    assert dates(await get(client, auth, first["id"]))[1] is None
+    assert [e["due_on"] for e in await disposal_events(db, first["id"])] == [None]
