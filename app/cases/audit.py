@@ -1,8 +1,11 @@
 """The audit trail (SoLPUL 10 §, SoLPUF 15 §): who read or wrote an identified case or person, and why.
 
-Append-only: this module adds rows and reads them; no code path updates or deletes one.
-Rows name case and person ids, never a personnummer. Anonymous cases (SoL 14:4, 14:5)
-hold no identity, so reading them is not an access to personal data and is not audited.
+Append-only: this module adds rows and reads them; no code path updates or deletes one (only
+disposal replaces the rows naming a disposed file, `app/cases/erasure.py`). Rows name case and
+person ids, never a personnummer. A read of one case or person is a row per person concerned; a
+read of a page of cases is ONE row whose `case_ids` and `person_ids` name everything on the
+page. Anonymous cases (SoL 14:4, 14:5) hold no identity, so reading them is not an access to
+personal data and is not audited.
 """
 
 from __future__ import annotations
@@ -10,9 +13,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, String, and_, exists, func, literal_column, or_, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.cases.models import AuditRecordRow
 from app.core.auth import Caller
@@ -32,6 +38,7 @@ class Purpose(StrEnum):
 class Action(StrEnum):
     case_opened = "case.opened"
     case_read = "case.read"
+    case_listed = "case.listed"  # a page of cases: one row naming them all
     case_note_added = "case.note_added"
     case_plan_set = "case.plan_set"
     case_session_recorded = "case.session_recorded"
@@ -86,6 +93,45 @@ class AuditTrail:
             for person_id in people
         )
 
+    def record_page(self, action: Action, cases: Sequence[tuple[str, Sequence[str | None]]]) -> None:
+        """ONE row for a page of identified cases (each given with its persons): `case_ids` and
+        `person_ids` name them all, in page order and without repeats. A page with no identified
+        case reads no personal data and writes nothing."""
+        if not cases:
+            return
+        case_ids = list(dict.fromkeys(case_id for case_id, _ in cases))
+        person_ids = list(dict.fromkeys(p for _, people in cases for p in people if p is not None))
+        self.session.add(
+            AuditRecordRow(
+                id=new_id(),
+                at=now(),
+                actor=self.caller.sub,
+                committee=self.caller.committee,
+                unit=self.caller.unit,
+                action=action.value,
+                case_ids=case_ids,
+                person_ids=person_ids,
+                why_code=(self.purpose or DEFAULT_PURPOSE.get(action, Purpose.carrying_out)).value,
+            )
+        )
+
+
+def names(session: AsyncSession, column: Any, ids_column: Any, wanted: str) -> ColumnElement[bool]:
+    """The rows naming `wanted`: in their own column (`case_id`) or in a page row's list (`case_ids`).
+
+    PostgreSQL: `@>` on the array, off its GIN index (OR-ed with the btree one: a bitmap OR).
+    SQLite: the JSON list through `json_each`, only where the list is not null, which its plain
+    index narrows to the page rows."""
+    if session.get_bind().dialect.name == "postgresql":
+        listed = type_coerce(ids_column, ARRAY(String)).contains(type_coerce([wanted], ARRAY(String)))
+        return or_(column == wanted, listed)
+    element = func.json_each(ids_column).table_valued("value")
+    listed = and_(
+        ids_column.is_not(None),
+        exists(select(literal_column("1")).select_from(element).where(element.c.value == wanted)),
+    )
+    return or_(column == wanted, listed)
+
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
     return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
@@ -118,10 +164,11 @@ class AuditRepository:
         query: Select[AuditRecordRow] = select(AuditRecordRow).where(AuditRecordRow.committee == caller.committee)
         if not committee_wide(caller):
             query = query.where(AuditRecordRow.unit == caller.unit)
+        # A case's or a person's trail is complete: the page rows naming them too.
         if case_id is not None:
-            query = query.where(AuditRecordRow.case_id == case_id)
+            query = query.where(names(self.session, AuditRecordRow.case_id, AuditRecordRow.case_ids, case_id))
         if person_id is not None:
-            query = query.where(AuditRecordRow.person_id == person_id)
+            query = query.where(names(self.session, AuditRecordRow.person_id, AuditRecordRow.person_ids, person_id))
         if since is not None:
             query = query.where(AuditRecordRow.at >= as_utc(since))
         if after is not None:

@@ -1,7 +1,7 @@
 """Removing whole files at disposal (gallring): bulk deletes by id, one statement per table.
 
 Called by the disposal job only, inside its batch transaction. The audit trail is never
-rewritten: the rows that name a removed case or person are replaced by content-free rows (the
+rewritten: the rows that name a removed case or person are replaced by rows without them (the
 access happened, by whom and when; not whose file it was).
 """
 
@@ -10,7 +10,22 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import Delete, String, Table, delete, exists, func, insert, or_, select
+from sqlalchemy import (
+    Delete,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import (
@@ -100,31 +115,74 @@ async def erase_persons(session: AsyncSession, person_ids: Sequence[str]) -> Non
     await _delete(session, delete(PersonRow).where(in_ids(session, PersonRow.id, ids)))
 
 
+# The transaction-level advisory lock of rewriting audit rows (an arbitrary, fixed 64-bit key).
+_AUDIT_REWRITE_LOCK = 0x6975625F61756474  # "iub_audt"
+
+
 async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> int:
     """Replace the audit rows naming these cases or persons with rows without them (append-only:
-    the new rows are inserted, the old deleted; an UPDATE is refused by the database)."""
-    conditions = []
-    if case_ids:
-        conditions.append(in_ids(session, AuditRecordRow.case_id, case_ids))
-    if person_ids:
-        conditions.append(in_ids(session, AuditRecordRow.person_id, person_ids))
-    if not conditions:
+    the new rows are inserted, the old deleted; an UPDATE is refused by the database).
+
+    A row of one access loses its case and person. A page row (`case_ids`, `person_ids`) loses
+    just these ids: what else it names was read as well, and those persons' trails stay complete.
+    """
+    cases, persons = sorted(case_ids), sorted(person_ids)
+    if not cases and not persons:
         return 0
     table = AuditRecordRow.__table__
     assert isinstance(table, Table)
+    named = ("id", "case_id", "person_id", "case_ids", "person_ids")
+    kept = [c.name for c in table.c if c.name not in named]
     if session.get_bind().dialect.name == "postgresql":
-        # In the database, one statement and one scan: the rows are deleted and their copies
-        # inserted (a new id each, everything but the case and the person kept).
-        kept = [c for c in table.c if c.name not in ("id", "case_id", "person_id")]
-        gone = delete(table).where(or_(*conditions)).returning(*kept).cte("gone")
-        copy = select(func.gen_random_uuid().cast(String), *(gone.c[c.name] for c in kept))
-        statement = insert(table).from_select(["id", *(c.name for c in kept)], copy)
-        result = await session.execute(statement.execution_options(synchronize_session=False))
+        # In the database, one statement: the rows are found off their indexes (btree for the
+        # single ids, GIN `&&` for the lists), deleted, and their copies inserted with a new id and
+        # the lists filtered in their order.
+        def remaining(column: str, ids: str) -> str:
+            return (
+                f"CASE WHEN {column} IS NOT NULL THEN ARRAY(SELECT x FROM unnest({column}) WITH ORDINALITY AS u(x, n) "
+                f"WHERE x <> ALL(:{ids}) ORDER BY n) END"
+            )
+
+        # A page row names cases of many files, so batches running at once may both rewrite it:
+        # the second one's DELETE would skip the row the first deleted and not see the first's
+        # copy, which keeps the second's ids. One rewriter at a time (until the batch commits; the
+        # run row serialises the batches' tails anyway), and this statement's snapshot, taken after
+        # the lock, sees the copy.
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_REWRITE_LOCK})
+        columns = ", ".join(kept)
+        statement = text(
+            f"WITH gone AS (DELETE FROM audit_records WHERE case_id = ANY(:cases) OR person_id = ANY(:persons) "
+            f"OR case_ids && :cases OR person_ids && :persons RETURNING {columns}, case_ids, person_ids) "
+            f"INSERT INTO audit_records (id, {columns}, case_ids, person_ids) "
+            f"SELECT gen_random_uuid()::text, {columns}, {remaining('case_ids', 'cases')}, "
+            f"{remaining('person_ids', 'persons')} FROM gone"
+        ).bindparams(bindparam("cases", cases, type_=ARRAY(String)), bindparam("persons", persons, type_=ARRAY(String)))
+        result = await session.execute(statement)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    conditions = []
+    for column, ids_column, ids in (
+        (table.c.case_id, table.c.case_ids, cases),
+        (table.c.person_id, table.c.person_ids, persons),
+    ):
+        if ids:
+            element = func.json_each(ids_column).table_valued("value")
+            listed = exists(select(literal_column("1")).select_from(element).where(element.c.value.in_(ids)))
+            conditions += [in_ids(session, column, ids), and_(ids_column.is_not(None), listed)]
     rows = (await session.execute(select(table).where(or_(*conditions)))).mappings().all()
     if not rows:
         return 0
-    keep: list[dict[str, Any]] = [{**row, "id": new_id(), "case_id": None, "person_id": None} for row in rows]
+    gone = {*cases, *persons}
+    keep: list[dict[str, Any]] = [
+        {
+            **row,
+            "id": new_id(),
+            "case_id": None,
+            "person_id": None,
+            "case_ids": None if row["case_ids"] is None else [i for i in row["case_ids"] if i not in gone],
+            "person_ids": None if row["person_ids"] is None else [i for i in row["person_ids"] if i not in gone],
+        }
+        for row in rows
+    ]
     await session.execute(delete(table).where(in_ids(session, table.c.id, [row["id"] for row in rows])))
     await session.execute(insert(table), keep)
     return len(rows)

@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, JsonDoc, Uuid
@@ -331,6 +333,11 @@ class UnitProcessRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
 
+# A list of ids: a PostgreSQL array (compact, and GIN-indexable by element), a JSON array on
+# SQLite, which has no array type (queried there with `json_each`).
+IdArray = JSON().with_variant(ARRAY(String(36)), "postgresql")
+
+
 class AuditRecordRow(Base):
     """Append-only: who read or wrote an identified case or person, and why (SoLPUL 10 §).
 
@@ -343,6 +350,10 @@ class AuditRecordRow(Base):
         Index("ix_audit_records_committee_at_id", "committee", "at", "id"),  # the committee-wide trail
         Index("ix_audit_records_case_id", "case_id"),
         Index("ix_audit_records_person_id", "person_id"),
+        # A page row's ids: GIN on PostgreSQL (`@>` and `&&` find the rows naming an id); on
+        # SQLite a plain index that narrows an id's search to the page rows.
+        Index("ix_audit_records_case_ids", "case_ids", postgresql_using="gin"),
+        Index("ix_audit_records_person_ids", "person_ids", postgresql_using="gin"),
     )
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)
@@ -353,6 +364,10 @@ class AuditRecordRow(Base):
     action: Mapped[str] = mapped_column(String(40))
     case_id: Mapped[str | None] = mapped_column(Uuid, nullable=True)
     person_id: Mapped[str | None] = mapped_column(Uuid, nullable=True)
+    # A read of a page of cases is ONE row naming every identified case on the page and every
+    # person of theirs (`case_id` and `person_id` are then null); null on every other row.
+    case_ids: Mapped[list[str] | None] = mapped_column(IdArray, nullable=True)
+    person_ids: Mapped[list[str] | None] = mapped_column(IdArray, nullable=True)
     why_code: Mapped[str] = mapped_column(String(40))
     # The legal basis the asker stated (a registry occurrence question), as a code.
     basis: Mapped[str | None] = mapped_column(String(40), nullable=True)

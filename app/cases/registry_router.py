@@ -146,6 +146,8 @@ async def list_audit(
                 action=r.action,
                 case_id=r.case_id,
                 person_id=r.person_id,
+                case_ids=r.case_ids or [],
+                person_ids=r.person_ids or [],
                 why_code=r.why_code,
                 basis=r.basis,
             )

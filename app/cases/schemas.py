@@ -806,6 +806,13 @@ class AuditRecordDoc(BaseModel):
     action: str
     case_id: str | None
     person_id: str | None
+    case_ids: list[str] = Field(
+        description="A read of a page of cases (`case.listed`): every identified case on the page, in one record "
+        "(`case_id` and `person_id` are then null); empty otherwise."
+    )
+    person_ids: list[str] = Field(
+        description="A read of a page of cases: every person of the cases on the page (registered or guardian)."
+    )
     why_code: str
     basis: str | None = Field(description="The legal basis a registry occurrence question stated.")
 

@@ -146,8 +146,11 @@ class CaseService:
             after=after,
             limit=limit + 1,
         )
-        for case in rows[:limit]:
-            self._audit(Action.case_read, case)
+        # One audit row for the page, naming every identified case on it (and their persons).
+        self.audit.record_page(
+            Action.case_listed,
+            [(c.id, [c.person_id, c.guardian_person_id]) for c in rows[:limit] if c.person_id is not None],
+        )
         return rows[:limit], len(rows) > limit
 
     # --- unit process ----------------------------------------------------------------------------

@@ -83,6 +83,8 @@ class Scenario:
         default_factory=dict
     )  # exempted case -> committee, last, open
     held_records: set[str] = field(default_factory=set)
+    # Audit rows of read pages of cases: (case ids, person ids) as written, disposed and kept mixed.
+    pages: list[tuple[list[str], list[str]]] = field(default_factory=list)
 
     def expected_person_files(self) -> dict[str, tuple[str, str]]:
         """Person id -> (action, rule) of every file due on AS_OF and not held."""
@@ -161,11 +163,13 @@ async def build(
             open_case=open_case,
         )
         p.cases.append((cid, unit, last, open_case))
+        listed.setdefault(p.committee, []).append((cid, [p.id, *([guardian.id] if guardian else [])]))
         if guardian is not None:
             guardian.guardian_of.append(p.id)
         return cid
 
     holds: list[dict[str, object]] = []
+    listed: dict[str, list[tuple[str, list[str]]]] = {}  # committee -> its identified cases with their persons
     for committee in committees:
         units = ["unit-a", "unit-b"] + (["unit-p"] if committee == "sn-sydvast" else [])
         for i in range(per_committee):
@@ -204,6 +208,12 @@ async def build(
                     scenario.held_records.add(rid)
                     holds.append({"case_id": rid, "unit": "unit-a", "record": True})
         # the test's committee id is written on every row above
+        # Pages of 50 listed cases, each one audit row: due, held and open files side by side.
+        for start in range(0, len(listed.get(committee, [])), 50):
+            page = listed[committee][start : start + 50]
+            rows.page_read(committee, "unit-a", page)
+            persons = list(dict.fromkeys(p for _, people in page for p in people))
+            scenario.pages.append(([case_id for case_id, _ in page], persons))
     async with db.sessions() as session, session.begin():
         await rows.write(session)
         for h in holds:

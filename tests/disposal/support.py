@@ -212,8 +212,28 @@ class Seed:
                     person_id=pid,
                     why_code="carrying_out",
                     basis=None,
+                    case_ids=None,
+                    person_ids=None,
                 )
         return cid
+
+    def page_read(self, committee: str, unit: str, cases: list[tuple[str, list[str]]]) -> None:
+        """One audit row for a read page of cases (each with its persons), as the service writes it."""
+        self.add(
+            AuditRecordRow,
+            id=new_id(),
+            at=T0,
+            actor="handlaggare-1",
+            committee=committee,
+            unit=unit,
+            action="case.listed",
+            case_id=None,
+            person_id=None,
+            why_code="carrying_out",
+            basis=None,
+            case_ids=[case_id for case_id, _ in cases],
+            person_ids=list(dict.fromkeys(p for _, people in cases for p in people)),
+        )
 
     async def write(self, session: AsyncSession) -> None:
         order = [

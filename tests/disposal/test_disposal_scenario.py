@@ -78,7 +78,18 @@ async def assert_outcome(db: Database, scenario: sc.Scenario, archive: Path, run
             .select_from(DisposalListItemRow)
             .where(DisposalListItemRow.status == "done", DisposalListItemRow.person_id.is_not(None))
         )
+        pages = (await session.execute(select(AuditRecordRow.case_ids, AuditRecordRow.person_ids))).all()
     assert pending == 0 and named_done == 0
+
+    # A read page's audit row keeps that the page was read and what of it remains: exactly the
+    # kept cases and persons it named, in their order; never a disposed case or person.
+    remaining = [
+        ([c for c in cases if c in cases_left], [p for p in persons if p in persons_left])
+        for cases, persons in scenario.pages
+    ]
+    assert sorted((list(c), list(p)) for c, p in pages if c is not None) == sorted(remaining)
+    # The scenario's pages do mix disposed and kept cases.
+    assert any(0 < len(kept) < len(cases) for (kept, _), (cases, _) in zip(remaining, scenario.pages, strict=True))
 
     # Exactly the due files went: their cases, and their persons unless still a guardian.
     for p in scenario.persons.values():

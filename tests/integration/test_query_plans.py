@@ -61,6 +61,9 @@ INSERT INTO audit_records (id, at, actor, committee, unit, action, case_id, pers
 SELECT {uuid_a}, {at}, 's', 'c' || (i % 4), 'u' || (i % 20), 'case.read', {uuid_c},
        CASE WHEN i % 3 = 0 THEN {uuid_p} END, 'carrying_out'
 FROM ids;
+INSERT INTO audit_records (id, at, actor, committee, unit, action, case_ids, person_ids, why_code)
+SELECT {uuid_l}, {at}, 's', 'c' || (i % 4), 'u' || (i % 20), 'case.listed', {page_cases}, {page_persons}, 'carrying_out'
+FROM ids WHERE i % 50 = 3;
 INSERT INTO outbox_events (id, aggregate_type, aggregate_id, committee, kind, payload, status, attempts,
                            next_attempt_at, created_at, delivered_at)
 SELECT {uuid_e}, 'case', {uuid_c}, 'c' || (i % 4), 'case.note_added', '{{}}',
@@ -73,6 +76,10 @@ _PG = {
     "uuid_c": "md5('c' || i)::uuid::text",
     "uuid_a": "md5('a' || i)::uuid::text",
     "uuid_e": "md5('e' || i)::uuid::text",
+    "uuid_l": "md5('l' || i)::uuid::text",
+    # A page row every 50 rows names its case and the two before it, and their persons.
+    "page_cases": "ARRAY[md5('c' || i)::uuid::text, md5('c' || (i - 1))::uuid::text, md5('c' || (i - 2))::uuid::text]",
+    "page_persons": "ARRAY[md5('p' || i)::uuid::text]",
     "t": f"timestamptz '{T0}'",
     "at": f"timestamptz '{T0}' + i * interval '1 minute'",
     "day": "date '2025-01-01' + (i / 1440)",
@@ -85,6 +92,10 @@ _SQLITE = {
     "uuid_c": "printf('%08x-0000-4000-8000-%012d', i, 2)",
     "uuid_a": "printf('%08x-0000-4000-8000-%012d', i, 3)",
     "uuid_e": "printf('%08x-0000-4000-8000-%012d', i, 4)",
+    "uuid_l": "printf('%08x-0000-4000-8000-%012d', i, 5)",
+    "page_cases": "json_array(printf('%08x-0000-4000-8000-%012d', i, 2), "
+    "printf('%08x-0000-4000-8000-%012d', i - 1, 2), printf('%08x-0000-4000-8000-%012d', i - 2, 2))",
+    "page_persons": "json_array(printf('%08x-0000-4000-8000-%012d', i, 1))",
     "t": f"'{T0}'",
     "at": "datetime('2025-01-01', '+' || i || ' minutes')",
     "day": "date('2025-01-01', '+' || (i / 1440) || ' days')",
@@ -309,14 +320,21 @@ async def test_the_audit_trail_is_read_newest_first_off_an_index(explain, plan_d
 
 
 @pytest.mark.parametrize("by", ["case_id", "person_id"])
-async def test_the_audit_trail_of_one_case_or_person_uses_its_index(explain, by):
-    filters = {"case_id": None, "person_id": None, by: _case_id(21)}
+async def test_the_audit_trail_of_one_case_or_person_uses_its_index(explain, request, backend, by):
+    # Its own rows and the page rows naming it (case 52 is on the page row of 53): off the btree
+    # index and the list's GIN index (a bitmap OR) on PostgreSQL; on SQLite the list's index
+    # narrows the search to page rows. Known limit: with no statistics at all PostgreSQL guesses
+    # the OR matches more rows than the committee holds, and reads the committee's rows off its
+    # index instead (no sequential scan); any statistics give the bitmap OR.
+    filters = {"case_id": None, "person_id": None, by: _case_id(52)}
 
     async def work(session: AsyncSession) -> object:
         return await AuditRepository(session).page(COMMITTEE_AUDITOR, **filters, since=None, after=None, limit=51)
 
     (plan,) = await explain(work)
     _assert_indexed(plan)
+    if backend == "postgresql" and "never_analysed" not in request.node.callspec.id:
+        assert f"ix_audit_records_{by}s" in plan, plan
 
 
 # --- outbox ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from app.cases.models import AuditRecordRow, PersonContactRow, PersonNameRow, PersonRow
 from app.journal.models import OutboxEvent
+from tests.disposal.support import official_personnummer
 
 pytestmark = pytest.mark.usefixtures("demo_catalog")
 
@@ -257,7 +258,7 @@ async def test_every_identified_read_and_write_is_audited_with_its_purpose(clien
     for expected in [
         ("case.opened", True, "carrying_out"),
         ("case.read", True, "follow_up"),
-        ("case.read", True, "carrying_out"),
+        ("case.listed", False, "carrying_out"),  # the page's row names the case in `case_ids`
         ("case.note_added", True, "carrying_out"),
         ("case.closed", True, "carrying_out"),
         ("person.read", True, "supervision"),
@@ -270,14 +271,51 @@ async def test_every_identified_read_and_write_is_audited_with_its_purpose(clien
         assert CHILD not in str(vars(row)) and PARENT not in str(vars(row))
 
 
-async def test_a_list_audits_each_identified_case_it_returns(client, auth, db):
-    ids = [
-        (await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(pnr)))["id"] for pnr in (ADULT, UNKNOWN)
-    ]
+async def test_a_page_of_fifty_cases_is_one_audit_row_naming_every_case_and_person(client, auth, db):
+    adults = [p for p in official_personnummer() if "1940" <= p[:4] <= "1990"][:50]
+    opened = [await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(pnr)) for pnr in adults]
+    await open_case(client, auth, "krisstod")  # exempted: on the page, but no personal data
+    before = len(await audit_rows(db))
+
+    page = await client.get("/v1/cases", params={"limit": 51}, headers=auth("cases:read"))
+    assert len(page.json()["items"]) == 51
+
+    rows = await audit_rows(db)
+    assert len(rows) == before + 1
+    listed = rows[-1]
+    assert (listed.action, listed.case_id, listed.person_id) == ("case.listed", None, None)
+    identified = [c for c in page.json()["items"] if c["identity"] == "identified"]
+    assert listed.case_ids == [c["id"] for c in identified]  # in page order
+    assert sorted(listed.person_ids or []) == sorted(c["person_id"] for c in opened)
+
+
+async def test_a_page_with_no_identified_case_writes_no_audit_row(client, auth, db):
     await open_case(client, auth, "krisstod")
     await client.get("/v1/cases", headers=auth("cases:read"))
-    reads = [r for r in await audit_rows(db) if r.action == "case.read"]
-    assert sorted(str(r.case_id) for r in reads) == sorted(ids)
+    assert await audit_rows(db) == []
+
+
+async def test_a_case_and_a_persons_trail_include_the_pages_that_named_them(client, auth):
+    guarded = await open_case(
+        client, auth, "familjebehandling", subject=identity(PARENT, "Petra Provsson"), child=identity(CHILD)
+    )
+    other = await open_case(client, auth, "skyddat-boende-vuxna", subject=identity(ADULT))
+    await client.get("/v1/cases", headers={**auth("cases:read"), "X-Purpose": "follow_up"})
+    trail = auth("audit:read")
+
+    for params in (
+        {"case_id": guarded["id"]},
+        {"person_id": guarded["person_id"]},
+        {"person_id": guarded["guardian_person_id"]},
+    ):
+        items = (await client.get("/v1/audit", params=params, headers=trail)).json()["items"]
+        assert (items[0]["action"], items[0]["why_code"]) == ("case.listed", "follow_up")
+        assert {r["action"] for r in items[1:]} == {"case.opened"}  # a row per person concerned
+        assert items[0]["case_ids"] == [other["id"], guarded["id"]]
+        assert set(items[0]["person_ids"]) == {other["person_id"], guarded["person_id"], guarded["guardian_person_id"]}
+    # A single access names its case and person, and no lists.
+    opened = (await client.get("/v1/audit", params={"case_id": other["id"]}, headers=trail)).json()["items"][-1]
+    assert (opened["case_id"], opened["case_ids"], opened["person_ids"]) == (other["id"], [], [])
 
 
 async def test_audit_api_filters_and_is_scoped_to_the_unit_or_the_whole_committee(client, auth):

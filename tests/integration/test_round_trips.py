@@ -191,3 +191,16 @@ async def test_an_opening_for_a_person_the_register_knows_reads_their_file_once(
     await assert_disposal_as_read(client, headers, response.json())
     if backend == "postgresql":
         assert counted.statements == ["INSERT", "WITH"]  # the person, with their cases counted; the rest
+
+
+async def test_a_page_of_cases_writes_one_audit_statement_of_one_row(client, auth, db):
+    headers = auth(WRITE)
+    for n, pnr in enumerate(("199003012391", "198507012394", "197712012397")):
+        opening = {**identified_opening(n), "subject": {"personnummer": pnr, "name": f"Testperson {n}"}}
+        assert (await client.post("/v1/cases", json=opening, headers=headers)).status_code == 201
+    with counting(db) as counted:
+        response = await client.get("/v1/cases", headers=headers)
+    assert len(response.json()["items"]) == 3
+    audit = [sql for sql in counted.sql if "audit_records" in sql]
+    assert len(audit) == 1 and audit[0].startswith("INSERT")
+    assert counted.commits == 1
