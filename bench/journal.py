@@ -162,45 +162,85 @@ async def _drain(url: str, journal_url: str, total: int, concurrency: int) -> tu
 
 
 async def run(config: RunConfig) -> SectionReport:
+    # x5 events: 20,000 for the rate (quick: 2,000), 100,000 for the backlog (quick: 10,000)
+    return await measure(rate_cases=config.scale(4_000, 400), backlog_cases=config.scale(20_000, 2_000))
+
+
+async def measure(*, rate_cases: int, backlog_cases: int, concurrency: int = 32) -> SectionReport:
+    """The section's figures for `rate_cases` and `backlog_cases` cases of five events (0: skipped)."""
     from bench import processes
 
     report = SectionReport("Journal delivery (outbox → simulator in its own process, loopback HTTP)")
-    rate_cases = config.scale(4_000, 400)  # x5 events
-    backlog_cases = config.scale(20_000, 2_000)  # x5 events: 100,000 (quick: 10,000)
-    concurrency = 32
+    load = os.getloadavg()
+    insert_seconds = 0.0
     async with _database() as (url, label):
         with processes.simulator() as simulator:
-            rows = _case_rows(rate_cases)
-            await _insert(url, rows)
-            seconds, cpu = await _drain(url, simulator.url, len(rows), concurrency)
-            rate = len(rows) / seconds
-            report.add(
-                f"Delivered events/s, one worker, {len(rows):,} events",
-                f"{rate:,.0f} ({len(rows) / cpu:,.0f} per CPU-second of the worker)",
-                f">= {TARGET_RATE:,.0f}",
-                rate >= TARGET_RATE,
-            )
-            backlog = _case_rows(backlog_cases)
-            insert_seconds = await _insert(url, backlog)
-            sim_cpu = simulator.cpu_seconds()
-            drain_seconds, drain_cpu = await _drain(url, simulator.url, len(backlog), concurrency)
-            sim_cpu = simulator.cpu_seconds() - sim_cpu
-            target = TARGET_DRAIN_SECONDS * len(backlog) / 100_000
-            report.add(
-                f"Drain of a {len(backlog):,}-event backlog, one worker",
-                f"{drain_seconds:.1f} s ({len(backlog) / drain_seconds:,.0f} events/s; worker CPU {drain_cpu:.1f} s, "
-                f"simulator CPU {sim_cpu:.1f} s)",
-                f"< {target:.0f} s",
-                drain_seconds < target,
-            )
+            if rate_cases:
+                rows = _case_rows(rate_cases)
+                await _insert(url, rows)
+                seconds, cpu = await _drain(url, simulator.url, len(rows), concurrency)
+                rate = len(rows) / seconds
+                report.add(
+                    f"Delivered events/s, one worker, {len(rows):,} events",
+                    f"{rate:,.0f} ({len(rows) / cpu:,.0f} per CPU-second of the worker)",
+                    f">= {TARGET_RATE:,.0f}",
+                    rate >= TARGET_RATE,
+                )
+            if backlog_cases:
+                backlog = _case_rows(backlog_cases)
+                insert_seconds = await _insert(url, backlog)
+                sim_cpu = simulator.cpu_seconds()
+                drain_seconds, drain_cpu = await _drain(url, simulator.url, len(backlog), concurrency)
+                sim_cpu = simulator.cpu_seconds() - sim_cpu
+                target = TARGET_DRAIN_SECONDS * len(backlog) / 100_000
+                report.add(
+                    f"Drain of a {len(backlog):,}-event backlog, one worker",
+                    f"{drain_seconds:.1f} s ({len(backlog) / drain_seconds:,.0f} events/s, "
+                    f"{len(backlog) / drain_cpu:,.0f} per CPU-second of the worker; worker CPU {drain_cpu:.1f} s, "
+                    f"simulator CPU {sim_cpu:.1f} s)",
+                    f"< {target:.0f} s",
+                    drain_seconds < target,
+                )
             report.add("Simulator peak resident memory after the drain", f"{simulator.peak_rss_mb():.0f} MB")
         report.note(
             f"{label}; the backlog was inserted in {insert_seconds:.1f} s (executemany). Batches of 200 cases, "
             f"{concurrency} cases in flight (two dispatch loops on PostgreSQL), {concurrency} keep-alive connections; "
             f"{REQUESTS_PER_EVENT:.1f} journal "
-            "requests per event. The simulator runs in its own process (`iub journal-sim`), as a journal system would."
+            "requests per event. The simulator runs in its own process (`iub journal-sim`), as a journal system would. "
+            f"Load average at the start: {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} (1 / 5 / 15 min)."
         )
     return report
 
 
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.journal [--quick] [--rate-events N] [--backlog N]`: this section alone."""
+    import argparse
+    import sys
+
+    import uvloop
+
+    parser = argparse.ArgumentParser(prog="python -m bench.journal", description=main.__doc__)
+    parser.add_argument("--quick", action="store_true", help="2,000 events for the rate, a 10,000-event backlog")
+    parser.add_argument("--rate-events", type=int, help="events for the rate (0: not measured)")
+    parser.add_argument("--backlog", type=int, help="events in the backlog (0: not measured)")
+    parser.add_argument("--concurrency", type=int, default=32, help="cases in flight")
+    args = parser.parse_args(argv)
+    config = RunConfig(quick=args.quick)
+    rate = config.scale(20_000, 2_000) if args.rate_events is None else args.rate_events
+    backlog = config.scale(100_000, 10_000) if args.backlog is None else args.backlog
+    started = time.perf_counter()
+    report = uvloop.run(
+        measure(
+            rate_cases=rate // EVENTS_PER_CASE, backlog_cases=backlog // EVENTS_PER_CASE, concurrency=args.concurrency
+        )
+    )
+    report.note(f"Section time: {time.perf_counter() - started:.0f} s.")
+    sys.stdout.write(report.markdown())
+    return 0
+
+
 SECTION = Section("journal", run)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
