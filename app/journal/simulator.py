@@ -1,7 +1,9 @@
 """A journal-system simulator: the contract in memory, with Idempotency-Key and fault injection.
 
 `create_simulator_app()` serves `contracts/journal-system.openapi.yaml` plus test endpoints:
-`GET /_sim/state`, `POST /_sim/reset`, `GET|PUT /_sim/faults`.
+`GET /_sim/state`, `POST /_sim/reset`, `GET|PUT /_sim/faults`. It is a plain ASGI app (a
+route table over the path's segments, no framework): a test double's own cost per request
+should be small beside the client's it is measured against (the worker's deliveries).
 
 Faults, in the order a request meets them (one seeded `random.Random`, so a sequence of
 requests meets the same faults on every run):
@@ -24,15 +26,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 from typing import Any, TypeVar
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.journal.sim_store import (
     JSON,
@@ -50,6 +51,21 @@ from app.journal.sim_store import (
 
 M = TypeVar("M", bound=BaseModel)
 Outcome = tuple[int, JSON]
+
+log = logging.getLogger("iub.journal.simulator")
+
+_JSON = "application/json"
+_PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass(slots=True)
+class Response:
+    """What the simulator answers: status, body, media type and extra headers."""
+
+    status: int
+    content: bytes = b""
+    media_type: str | None = _JSON
+    headers: dict[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -91,7 +107,7 @@ def _dumps(payload: Any) -> bytes:
 
 
 def _problem(p: SimProblem, headers: dict[str, str] | None = None) -> Response:
-    return Response(_dumps(p.document()), p.status, headers, media_type="application/problem+json")
+    return Response(p.status, _dumps(p.document()), _PROBLEM_JSON, headers)
 
 
 class Simulator:
@@ -132,23 +148,24 @@ class Simulator:
             status, payload = op()
         except SimProblem as p:
             return _problem(p)
-        return Response(_dumps(payload), status, media_type="application/json")
+        return Response(status, _dumps(payload))
 
-    async def write(self, request: Request, model: type[M], op: Callable[[M], Outcome]) -> Response:
+    async def write(
+        self, method: str, path: str, key: str | None, content: bytes, model: type[M], op: Callable[[M], Outcome]
+    ) -> Response:
         injected = await self._infrastructure_faults()
         if injected is not None:
             return injected
-        key = request.headers.get("idempotency-key")
         if not key or len(key) > 255:
             detail = "Every write must carry an Idempotency-Key header (1-255 characters)."
             return _problem(SimProblem(400, "idempotency-key-missing", "Idempotency-Key is required", detail))
         try:
-            body = model.model_validate_json(await request.body())
+            body = model.model_validate_json(content)
         except ValidationError as exc:
             return _problem(_validation_problem(exc))
         # Canonical form, so a re-serialised but equal body still counts as the same request.
         fingerprint = hashlib.sha256(
-            f"{request.method} {request.scope['path']}\n".encode() + body.model_dump_json(exclude_unset=True).encode()
+            f"{method} {path}\n".encode() + body.model_dump_json(exclude_unset=True).encode()
         ).digest()
 
         stored = self._keys.get(key)
@@ -158,9 +175,7 @@ class Simulator:
                 title = "Idempotency-Key reused with another request"
                 return _problem(SimProblem(422, "idempotency-key-reused", title))
             self.counters["replays"] += 1
-            return Response(
-                stored.content, stored.status, {"Idempotent-Replayed": "true"}, media_type="application/json"
-            )
+            return Response(stored.status, stored.content, _JSON, {"Idempotent-Replayed": "true"})
         if key in self._in_flight:
             title = "A request with this Idempotency-Key is in progress"
             return _problem(SimProblem(409, "idempotency-key-in-use", title))
@@ -184,7 +199,7 @@ class Simulator:
         if self._rng.random() < self.faults.drop_rate:
             self._faulted("drop")
             return _internal_error()
-        return Response(content, status, media_type="application/json")
+        return Response(status, content)
 
     async def _infrastructure_faults(self) -> Response | None:
         """Latency, bursts and failures: what happens before the system looks at a request."""
@@ -230,82 +245,162 @@ def _validation_problem(exc: ValidationError) -> SimProblem:
     return problem
 
 
-def create_simulator_app(faults: SimulatorFaults | None = None) -> FastAPI:
-    """The simulator as an ASGI app; each app has its own state."""
-    sim = Simulator(faults or SimulatorFaults())
-    app = FastAPI(title="Journal system simulator", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.simulator = sim
+Handler = Callable[["_Call"], Awaitable[Response]]
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_problem(_: Request, exc: StarletteHTTPException) -> Response:
-        return _problem(SimProblem(exc.status_code, "http", str(exc.detail)))
 
-    @app.post("/persons")
-    async def upsert_person(request: Request) -> Response:
-        return await sim.write(request, PersonUpsertIn, lambda b: sim.store.upsert_person(b))
+@dataclass(slots=True)
+class _Call:
+    """One request as the handlers see it: method, path, the path's parameter, key and body."""
 
-    @app.get("/persons/{person_ref}")
-    async def get_person(person_ref: str) -> Response:
-        return await sim.read(lambda: sim.store.get_person(person_ref))
+    method: str
+    path: str
+    ref: str
+    key: str | None
+    content: bytes
 
-    @app.patch("/persons/{person_ref}")
-    async def patch_person(person_ref: str, request: Request) -> Response:
-        return await sim.write(request, PersonPatchIn, lambda b: sim.store.patch_person(person_ref, b))
 
-    @app.post("/cases")
-    async def register_case(request: Request) -> Response:
-        return await sim.write(request, CaseRegistrationIn, lambda b: sim.store.register_case(b))
+def _routes(sim: Simulator) -> dict[tuple[str, ...], dict[str, Handler]]:
+    """(path pattern with "*" for a ref) -> {method: handler}."""
 
-    @app.get("/cases/{case_ref}")
-    async def get_case(case_ref: str) -> Response:
-        return await sim.read(lambda: sim.store.get_case(case_ref))
+    def store() -> SimStore:  # `reset` replaces the store
+        return sim.store
 
-    @app.post("/cases/{case_ref}/journal-entries")
-    async def add_entry(case_ref: str, request: Request) -> Response:
-        return await sim.write(request, JournalEntryIn, lambda b: sim.store.add_entry(case_ref, b))
+    def write(model: type[M], op: Callable[[str, M], Outcome]) -> Handler:
+        async def handler(call: _Call) -> Response:
+            return await sim.write(call.method, call.path, call.key, call.content, model, lambda b: op(call.ref, b))
 
-    @app.put("/cases/{case_ref}/plan")
-    async def put_plan(case_ref: str, request: Request) -> Response:
-        return await sim.write(request, PlanIn, lambda b: sim.store.put_plan(case_ref, b))
+        return handler
 
-    @app.post("/cases/{case_ref}/closing")
-    async def close_case(case_ref: str, request: Request) -> Response:
-        return await sim.write(request, ClosingIn, lambda b: sim.store.close_case(case_ref, b))
+    def read(op: Callable[[str], Outcome]) -> Handler:
+        async def handler(call: _Call) -> Response:
+            return await sim.read(lambda: op(call.ref))
 
-    @app.post("/cases/{case_ref}/disposed")
-    async def record_disposed(case_ref: str, request: Request) -> Response:
-        return await sim.write(request, DisposedIn, lambda b: sim.store.record_disposed(case_ref, b))
+        return handler
 
-    @app.put("/cases/{case_ref}/disposal")
-    async def set_disposal(case_ref: str, request: Request) -> Response:
-        return await sim.write(request, DisposalChangeIn, lambda b: sim.store.set_disposal(case_ref, b))
+    async def state(_: _Call) -> Response:
+        return Response(200, _dumps(sim.state()))
 
-    @app.get("/_sim/state")
-    async def state() -> Response:
-        return Response(_dumps(sim.state()), media_type="application/json")
-
-    @app.post("/_sim/reset", status_code=204)
-    async def reset() -> Response:
+    async def reset(_: _Call) -> Response:
         sim.reset()
-        return Response(status_code=204)
+        return Response(204, b"", None)
 
-    @app.get("/_sim/faults")
-    async def get_faults() -> Response:
-        return Response(_dumps(asdict(sim.faults)), media_type="application/json")
+    async def get_faults(_: _Call) -> Response:
+        return Response(200, _dumps(asdict(sim.faults)))
 
-    @app.put("/_sim/faults")
-    async def put_faults(request: Request) -> Response:
+    async def put_faults(call: _Call) -> Response:
         try:
-            sim.set_faults(_FAULTS.validate_json(await request.body()))
+            sim.set_faults(_FAULTS.validate_json(call.content))
         except ValidationError as exc:
             return _problem(_validation_problem(exc))
-        return Response(_dumps(asdict(sim.faults)), media_type="application/json")
+        return Response(200, _dumps(asdict(sim.faults)))
 
-    return app
+    return {
+        ("persons",): {"POST": write(PersonUpsertIn, lambda _, b: store().upsert_person(b))},
+        ("persons", "*"): {
+            "GET": read(lambda ref: store().get_person(ref)),
+            "PATCH": write(PersonPatchIn, lambda ref, b: store().patch_person(ref, b)),
+        },
+        ("cases",): {"POST": write(CaseRegistrationIn, lambda _, b: store().register_case(b))},
+        ("cases", "*"): {"GET": read(lambda ref: store().get_case(ref))},
+        ("cases", "*", "journal-entries"): {"POST": write(JournalEntryIn, lambda ref, b: store().add_entry(ref, b))},
+        ("cases", "*", "plan"): {"PUT": write(PlanIn, lambda ref, b: store().put_plan(ref, b))},
+        ("cases", "*", "closing"): {"POST": write(ClosingIn, lambda ref, b: store().close_case(ref, b))},
+        ("cases", "*", "disposed"): {"POST": write(DisposedIn, lambda ref, b: store().record_disposed(ref, b))},
+        ("cases", "*", "disposal"): {"PUT": write(DisposalChangeIn, lambda ref, b: store().set_disposal(ref, b))},
+        ("_sim", "state"): {"GET": state},
+        ("_sim", "reset"): {"POST": reset},
+        ("_sim", "faults"): {"GET": get_faults, "PUT": put_faults},
+    }
+
+
+class SimulatorApp:
+    """The simulator as a plain ASGI app; `state.simulator` is its `Simulator`."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.state = SimpleNamespace(simulator=sim)
+        self._routes = _routes(sim)
+
+    def _route(self, path: str) -> tuple[dict[str, Handler] | None, str]:
+        parts = path.split("/")[1:]
+        if len(parts) >= 2 and parts[0] != "_sim":  # /persons/{ref}..., /cases/{ref}...
+            ref = parts[1]
+            if ref:
+                return self._routes.get((parts[0], "*", *parts[2:])), ref
+            return None, ""
+        return self._routes.get(tuple(parts)), ""
+
+    async def __call__(
+        self,
+        scope: MutableMapping[str, Any],
+        receive: Callable[[], Awaitable[MutableMapping[str, Any]]],
+        send: Callable[[MutableMapping[str, Any]], Awaitable[None]],
+    ) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        if scope["type"] != "http":
+            return
+        chunks = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        method, path = scope["method"], scope["path"]
+        response = await self._respond(method, path, scope["headers"], b"".join(chunks))
+        headers = [] if response.media_type is None else [(b"content-type", response.media_type.encode())]
+        if response.status >= 200 and response.status not in (204, 304):
+            headers.append((b"content-length", str(len(response.content)).encode()))
+        if response.headers:
+            headers += [(k.lower().encode(), v.encode()) for k, v in response.headers.items()]
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        await send({"type": "http.response.body", "body": response.content})
+
+    async def _respond(
+        self, method: str, path: str, raw_headers: list[tuple[bytes, bytes]], content: bytes
+    ) -> Response:
+        methods, ref = self._route(path)
+        if methods is None:
+            return _problem(SimProblem(404, "http", "Not Found"))
+        handler = methods.get(method)
+        if handler is None:
+            return _problem(SimProblem(405, "http", "Method Not Allowed"), {"Allow": ", ".join(methods)})
+        key = None
+        for name, value in raw_headers:
+            if name.lower() == b"idempotency-key":
+                key = value.decode("latin-1")
+                break
+        try:
+            return await handler(_Call(method, path, ref, key, content))
+        except Exception:  # a bug in the double: a 500 like any server's, never a stack trace
+            log.exception("simulator request failed")
+            return _internal_error()
+
+
+def create_simulator_app(faults: SimulatorFaults | None = None) -> SimulatorApp:
+    """The simulator as an ASGI app; each app has its own state."""
+    return SimulatorApp(Simulator(faults or SimulatorFaults()))
 
 
 def run_simulator(host: str, port: int, faults: SimulatorFaults) -> None:
     """Serve the simulator (for `iub journal-sim`). Access logs off: they cost throughput."""
     import uvicorn  # only the CLI path needs the server
 
-    uvicorn.run(create_simulator_app(faults), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        create_simulator_app(faults),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        proxy_headers=False,
+        server_header=False,
+        date_header=False,
+    )
