@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     # Journal system: "embedded" runs the simulator in-process (dev default).
     journal_base_url: str = "embedded"
     journal_timeout_seconds: float = 5.0
+    # The HTTP client towards a real base URL: "http1" (the lean keep-alive client) or "aiohttp".
+    journal_client: Literal["http1", "aiohttp"] = "http1"
     outbox_max_attempts: int = 12
     # Delivered events are kept this long for operations to look back, then purged (`iub purge`).
     outbox_retention_days: int = 30
