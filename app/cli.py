@@ -528,16 +528,19 @@ def journal_sim(
 def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what would be purged, delete nothing.")] = False,
 ) -> None:
-    """Housekeeping (run it daily): expired Idempotency-Keys, long-delivered and long-skipped outbox events."""
+    """Housekeeping (run it daily): expired Idempotency-Keys, long-delivered and long-skipped outbox events,
+    audit records older than IUB_AUDIT_RETENTION_YEARS."""
     settings = _settings()
-    keys, events = asyncio.run(_purge(settings, dry_run=dry_run))
+    keys, events, audit = asyncio.run(_purge(settings, dry_run=dry_run))
     verb = "would purge" if dry_run else "purged"
     typer.echo(f"{verb} {keys} expired idempotency key(s) and {events} delivered or skipped outbox event(s)")
+    typer.echo(f"{verb} {audit} audit record(s) older than {settings.audit_retention_years} year(s)")
 
 
-async def _purge(settings: Settings, *, dry_run: bool = False) -> tuple[int, int]:
+async def _purge(settings: Settings, *, dry_run: bool = False) -> tuple[int, int, int]:
     import datetime as dt
 
+    from app.cases.audit_deletion import purge_audit, years_before
     from app.core.db import Database
     from app.journal.outbox import purge_delivered
     from app.kit.idempotency import purge_expired
@@ -545,17 +548,20 @@ async def _purge(settings: Settings, *, dry_run: bool = False) -> tuple[int, int
     db = Database.connect(settings.database_url)
     now = dt.datetime.now(dt.UTC)
     try:
-        # --dry-run runs the very same deletes and rolls them back: the counts are exactly what a
-        # real run would delete at this moment.
-        async with db.sessions() as session:
-            with _progress() as progress:
-                task = progress.add_task("purging", total=2)
+        with _progress() as progress:
+            task = progress.add_task("purging", total=3)
+            # --dry-run runs the very same deletes and rolls them back: the counts are exactly what a
+            # real run would delete at this moment.
+            async with db.sessions() as session:
                 keys = await purge_expired(session, now)
                 progress.advance(task)
                 events = await purge_delivered(session, now - dt.timedelta(days=settings.outbox_retention_days))
                 progress.advance(task)
-            await (session.rollback() if dry_run else session.commit())
-        return keys, events
+                await (session.rollback() if dry_run else session.commit())
+            # The audit trail can be large: its own batches, each a transaction (a dry run counts).
+            audit = await purge_audit(db, years_before(now, settings.audit_retention_years), dry_run=dry_run)
+            progress.advance(task)
+        return keys, events, audit
     finally:
         await db.dispose()
 

@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases.audit_deletion import audit_deletion
 from app.cases.models import (
     AuditRecordRow,
     CaseCodedEntryRow,
@@ -157,7 +158,8 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
             f"SELECT gen_random_uuid()::text, {columns}, {remaining('case_ids', 'cases')}, "
             f"{remaining('person_ids', 'persons')} FROM gone"
         ).bindparams(bindparam("cases", cases, type_=ARRAY(String)), bindparam("persons", persons, type_=ARRAY(String)))
-        result = await session.execute(statement)
+        async with audit_deletion(session, "disposal"):
+            result = await session.execute(statement)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
     conditions = []
     for column, ids_column, ids in (
@@ -183,6 +185,7 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
         }
         for row in rows
     ]
-    await session.execute(delete(table).where(in_ids(session, table.c.id, [row["id"] for row in rows])))
+    async with audit_deletion(session, "disposal"):
+        await session.execute(delete(table).where(in_ids(session, table.c.id, [row["id"] for row in rows])))
     await session.execute(insert(table), keep)
     return len(rows)

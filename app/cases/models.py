@@ -371,3 +371,17 @@ class AuditRecordRow(Base):
     why_code: Mapped[str] = mapped_column(String(40))
     # The legal basis the asker stated (a registry occurrence question), as a code.
     basis: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class AuditDeleteGrantRow(Base):
+    """A permission to delete audit records, inside one transaction (migration 0017).
+
+    The database refuses a DELETE on `audit_records` unless its transaction sees a grant; the two
+    sanctioned paths (`app/cases/audit_deletion.py`) insert one and remove it before committing,
+    so no other transaction ever sees it.
+    """
+
+    __tablename__ = "audit_delete_grants"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(20))  # disposal | retention

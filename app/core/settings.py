@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     outbox_max_attempts: int = 12
     # Delivered events are kept this long for operations to look back, then purged (`iub purge`).
     outbox_retention_days: int = 30
+    # Audit records (access logs, SoLPUL 10 §) are kept this long, then purged (`iub purge`). No
+    # regulation sets the period; ten years covers the general limitation period of a damages
+    # claim for an unlawful access (preskriptionslagen 2 §) and twice the file's own retention
+    # (README, "Configuration"). The committee's records plan may choose otherwise.
+    audit_retention_years: int = Field(default=10, ge=1, le=100)
 
     # The committee's session cap counts a person's sessions of an intervention in their cases
     # opened within this many months: a new case does not start the cap again.

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import select, update
 
 from alembic import command
+from app.cases.models import AuditRecordRow
 from app.cli import alembic_config
 from app.core.auth import SCOPES
 from app.core.db import Database
@@ -71,6 +72,7 @@ def test_purge_runs_as_a_daily_job(database_url: str) -> None:
     result = iub("purge", IUB_DATABASE_URL=database_url)
     assert result.returncode == 0, result.stderr
     assert "purged 0 expired idempotency key(s) and 0 delivered or skipped outbox event(s)" in result.stdout
+    assert "purged 0 audit record(s) older than 10 year(s)" in result.stdout
 
 
 @pytest.mark.usefixtures("demo_catalog")
@@ -225,15 +227,31 @@ async def test_purge_dry_run_counts_and_deletes_nothing(db: Database, database_u
         await session.execute(
             update(OutboxEvent).where(OutboxEvent.id.in_(ids[:2])).values(status="delivered", delivered_at=long_ago)
         )
+    async with db.sessions() as session, session.begin():
+        for years in (11, 9):  # one past IUB_AUDIT_RETENTION_YEARS (10), one within
+            session.add(
+                AuditRecordRow(
+                    id=str(uuid.uuid4()),
+                    at=dt.datetime.now(dt.UTC) - dt.timedelta(days=366 * years),
+                    actor="s",
+                    committee="sn-sydvast",
+                    unit="unit-a",
+                    action="case.read",
+                    why_code="carrying_out",
+                )
+            )
     dry = await asyncio.to_thread(iub, "purge", "--dry-run", IUB_DATABASE_URL=database_url)
     assert dry.returncode == 0, dry.stderr
     assert "would purge 0 expired idempotency key(s) and 2 delivered or skipped outbox event(s)" in dry.stdout
+    assert "would purge 1 audit record(s) older than 10 year(s)" in dry.stdout
     async with db.sessions() as session:
         assert len((await session.scalars(select(OutboxEvent.id))).all()) == 3
     real = await asyncio.to_thread(iub, "purge", IUB_DATABASE_URL=database_url)
     assert "purged 0 expired idempotency key(s) and 2 delivered or skipped outbox event(s)" in real.stdout
+    assert "purged 1 audit record(s) older than 10 year(s)" in real.stdout
     async with db.sessions() as session:
         assert (await session.scalars(select(OutboxEvent.id))).all() == [ids[2]]
+        assert len((await session.scalars(select(AuditRecordRow.id))).all()) == 1
 
 
 # --- serve: a line when ready (address and Swagger UI), a line when stopped -------------------------
@@ -267,6 +285,6 @@ def test_long_jobs_draw_a_progress_bar_on_a_terminal_only(database_url: str) -> 
     assert piped.returncode == 0 and "loading decisions" not in piped.stderr
     on_terminal = iub("purge", "--dry-run", IUB_DATABASE_URL=database_url, TTY_COMPATIBLE="1")
     assert on_terminal.returncode == 0, on_terminal.stderr
-    assert "purging" in on_terminal.stderr and "2/2" in on_terminal.stderr
+    assert "purging" in on_terminal.stderr and "3/3" in on_terminal.stderr
     loaded = iub("catalog", "load", "--demo", IUB_DATABASE_URL=database_url, TTY_COMPATIBLE="1")
     assert "loading decisions" in loaded.stderr and "4/4" in loaded.stderr

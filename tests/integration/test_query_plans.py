@@ -160,7 +160,8 @@ async def plan_db(
             await _fill_postgresql(db, 40)
             async with db.engine.begin() as connection:
                 await connection.exec_driver_sql("ANALYZE")
-                for table in ("outbox_events", "audit_records", "cases", "persons"):
+                await connection.exec_driver_sql("INSERT INTO audit_delete_grants VALUES ('plans', 'tests')")
+                for table in ("outbox_events", "audit_records", "cases", "persons", "audit_delete_grants"):
                     await connection.exec_driver_sql(f"DELETE FROM {table}")
         await _fill_postgresql(db, N)
         yield db
