@@ -110,7 +110,8 @@ async def refresh_list(list_id: Id, session: SessionDep, caller: ProposeCaller, 
 @router.post("/lists/{list_id}/approve", response_model=ListDoc, responses=problem_openapi(401, 403, 404, 409))
 async def approve_list(list_id: Id, body: ApproveIn, session: SessionDep, caller: ApproveCaller) -> ListDoc:
     """Approve the list version whose `digest` is given. Four eyes: another subject than the proposer
-    (403 `disposal-four-eyes`); another version than the current one is 409 `disposal-list-changed`."""
+    (403 `disposal-four-eyes`); another version than the current one is 409 `disposal-list-changed`; a
+    list whose current version is approved already is 409 `disposal-list-already-approved`, unchanged."""
     return ListDoc.of(await DisposalService(session, caller).approve(list_id, body.digest))
 
 

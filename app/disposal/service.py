@@ -45,6 +45,13 @@ LIST_NOT_OPEN = problem_type(
     "The list is being or has been executed",
     "A list that is executing or executed can no longer be refreshed or approved.",
 )
+ALREADY_APPROVED = problem_type(
+    "disposal-list-already-approved",
+    409,
+    "The list is approved already",
+    "The list's current version is approved; approving it again would only overwrite who approved it and "
+    "when. Nothing was changed. A list that changes after its approval (a refresh) needs approval again.",
+)
 _INSERT_CHUNK = 5000
 
 
@@ -206,6 +213,9 @@ class DisposalService:
         row = await self.get_list(list_id, for_update=True)
         if row.status not in ("proposed", "approved"):
             raise ProblemError(LIST_NOT_OPEN, "The list is executing or executed.")
+        if row.status == "approved":
+            # The approval on record (who and when) is the evidence of four eyes: never rewritten.
+            raise ProblemError(ALREADY_APPROVED, "The list's current version is approved.", version=row.version)
         if row.proposed_by == self.caller.sub:
             raise ProblemError(FOUR_EYES, "The list was proposed by the same subject.")
         if digest != row.digest:

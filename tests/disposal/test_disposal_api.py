@@ -118,6 +118,14 @@ async def test_list_four_eyes_and_version_binding(client: httpx.AsyncClient, aut
     assert approved.status_code == 200
     assert approved.json()["approved_by"] == "bo" and approved.json()["needs_approval"] is False
 
+    # Approved is approved: a second approval (by anyone, of any digest) is a 409 and changes nothing.
+    for sub, digest in (("cecilia", doc["digest"]), ("bo", doc["digest"]), ("cecilia", "f" * 64)):
+        again = await client.post(f"{url}/approve", json={"digest": digest}, headers=auth("disposal:approve", sub=sub))
+        assert again.status_code == 409, again.text
+        assert again.json()["type"].endswith("/disposal-list-already-approved") and again.json()["version"] == 1
+        assert digest not in again.text
+    assert (await client.get(url, headers=auth("disposal:read"))).json() == approved.json()
+
     # Unchanged: a refresh keeps the version and the approval.
     same_again = await client.post(f"{url}/refresh", headers=auth("disposal:propose", sub="anna"))
     assert same_again.json()["version"] == 1 and same_again.json()["needs_approval"] is False
