@@ -14,10 +14,12 @@ Execution is not an endpoint: `iub disposal run` and `iub worker` run approved l
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from app.cases.cursor import decode_cursor, encode_cursor
 from app.core.auth import Caller, require
 from app.core.db import SessionDep
 from app.core.errors import problem_openapi
@@ -36,6 +38,8 @@ from app.disposal.schemas import (
 )
 from app.disposal.service import DisposalService, PolicyLoader
 
+T = TypeVar("T")
+
 router = APIRouter(prefix="/v1/disposal", tags=["disposal"])
 
 HoldCaller = Annotated[Caller, Depends(require("disposal:hold"))]
@@ -44,6 +48,15 @@ ApproveCaller = Annotated[Caller, Depends(require("disposal:approve"))]
 ReadCaller = Annotated[Caller, Depends(require("disposal:read"))]
 Id = Annotated[str, Path(max_length=36)]
 Limit = Annotated[int, Query(ge=1, le=500)]
+Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of the previous page.")]
+
+
+def _page(rows: list[T], limit: int, key: Callable[[T], tuple[dt.datetime, str]]) -> tuple[list[T], str | None]:
+    """The page (`rows` were fetched with one more than `limit`) and the cursor of the next, if any."""
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(*key(rows[-1]))
 
 
 def policy_loader(request: Request) -> PolicyLoader:
@@ -63,16 +76,20 @@ async def set_hold(body: HoldIn, session: SessionDep, caller: HoldCaller) -> Hol
     return HoldDoc.of(await DisposalService(session, caller).set_hold(body))
 
 
-@router.get("/holds", response_model=HoldPage, responses=problem_openapi(401, 403))
+@router.get("/holds", response_model=HoldPage, responses=problem_openapi(401, 403, 422))
 async def list_holds(
     session: SessionDep,
     caller: HoldCaller,
     include_released: Annotated[bool, Query(description="Released holds too.")] = False,
     limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> HoldPage:
     """The committee's holds on persons' files and the caller's unit's holds on cases, newest first."""
-    rows = await DisposalService(session, caller).holds(include_released=include_released, limit=limit)
-    return HoldPage(items=[HoldDoc.of(r) for r in rows])
+    rows = await DisposalService(session, caller).holds(
+        include_released=include_released, after=decode_cursor(cursor), limit=limit + 1
+    )
+    rows, next_cursor = _page(rows, limit, lambda r: (r.created_at, r.id))
+    return HoldPage(items=[HoldDoc.of(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.delete("/holds/{hold_id}", status_code=204, responses=problem_openapi(401, 403, 404))
@@ -89,10 +106,13 @@ async def propose_list(body: ListIn, session: SessionDep, caller: ProposeCaller,
     return ListDoc.of(await DisposalService(session, caller, policies).propose(body.as_of))
 
 
-@router.get("/lists", response_model=ListPage, responses=problem_openapi(401, 403))
-async def list_lists(session: SessionDep, caller: ReadCaller, limit: Limit = 50) -> ListPage:
-    """The committee's disposal lists, newest first."""
-    return ListPage(items=[ListDoc.of(r) for r in await DisposalService(session, caller).lists(limit=limit)])
+@router.get("/lists", response_model=ListPage, responses=problem_openapi(401, 403, 422))
+async def list_lists(session: SessionDep, caller: ReadCaller, limit: Limit = 50, cursor: Cursor = None) -> ListPage:
+    """The committee's disposal lists, the newest version first (a refresh that changes a list brings
+    it to the front)."""
+    rows = await DisposalService(session, caller).lists(after=decode_cursor(cursor), limit=limit + 1)
+    rows, next_cursor = _page(rows, limit, lambda r: (r.proposed_at, r.id))
+    return ListPage(items=[ListDoc.of(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/lists/{list_id}", response_model=ListDoc, responses=problem_openapi(401, 403, 404))
@@ -126,11 +146,12 @@ async def due(
     return await DisposalService(session, caller, policies).due_before(before)
 
 
-@router.get("/runs", response_model=RunPage, responses=problem_openapi(401, 403))
-async def list_runs(session: SessionDep, caller: ReadCaller, limit: Limit = 50) -> RunPage:
+@router.get("/runs", response_model=RunPage, responses=problem_openapi(401, 403, 422))
+async def list_runs(session: SessionDep, caller: ReadCaller, limit: Limit = 50, cursor: Cursor = None) -> RunPage:
     """Disposal certificates (gallringsprotokoll) of the committee, newest first."""
-    runs = await DisposalService(session, caller).runs(limit=limit)
-    return RunPage(items=[RunDoc.of(run, packages) for run, packages in runs])
+    runs = await DisposalService(session, caller).runs(after=decode_cursor(cursor), limit=limit + 1)
+    runs, next_cursor = _page(runs, limit, lambda r: (r[0].started_at, r[0].id))
+    return RunPage(items=[RunDoc.of(run, packages) for run, packages in runs], next_cursor=next_cursor)
 
 
 @router.get("/runs/{run_id}", response_model=RunDoc, responses=problem_openapi(401, 403, 404))

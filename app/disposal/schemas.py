@@ -73,6 +73,7 @@ class HoldDoc(BaseModel):
 
 class HoldPage(BaseModel):
     items: list[HoldDoc]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null on the last page.")
 
 
 class ListIn(RequestModel):
@@ -123,6 +124,7 @@ class ListDoc(BaseModel):
 
 class ListPage(BaseModel):
     items: list[ListDoc]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null on the last page.")
 
 
 class DueDoc(BaseModel):
@@ -184,3 +186,4 @@ class RunDoc(BaseModel):
 
 class RunPage(BaseModel):
     items: list[RunDoc]
+    next_cursor: str | None = Field(description="Pass back as `cursor` for the next page; null on the last page.")

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-from sqlalchemy import Select, delete, insert, select
+from sqlalchemy import Select, and_, delete, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.models import CaseRow, PersonRow
@@ -24,6 +25,7 @@ from app.disposal.policy import CommitteeDisposalPolicy, load_policies
 from app.disposal.schemas import Counts, DueDoc, HoldIn
 from app.kit.clock import now
 
+T = TypeVar("T")
 PolicyLoader = Callable[[AsyncSession, str], Awaitable[CommitteeDisposalPolicy]]
 
 FOUR_EYES = problem_type(
@@ -53,6 +55,17 @@ ALREADY_APPROVED = problem_type(
     "when. Nothing was changed. A list that changes after its approval (a refresh) needs approval again.",
 )
 _INSERT_CHUNK = 5000
+
+
+Key = tuple[dt.datetime, str]  # a page's last (timestamp, id), from its cursor
+
+
+def _after(query: Select[T], at: Any, row_id: Any, key: Key | None) -> Select[T]:
+    """Keyset pagination, newest first: the rows after `key` in (at, id) descending order."""
+    if key is None:
+        return query
+    last_at, last_id = key
+    return query.where(or_(at < last_at, and_(at == last_at, row_id < last_id)))
 
 
 def count_files(files: list[DueFile]) -> Counts:
@@ -109,10 +122,12 @@ class DisposalService:
             (HoldRow.case_id.is_(None)) | (HoldRow.unit == self.caller.unit),
         )
 
-    async def holds(self, *, include_released: bool, limit: int) -> list[HoldRow]:
+    async def holds(self, *, include_released: bool, after: Key | None, limit: int) -> list[HoldRow]:
+        """Newest first; `after` is the (created_at, id) of the last hold of the previous page."""
         query = self._visible_holds()
         if not include_released:
             query = query.where(HoldRow.released_at.is_(None))
+        query = _after(query, HoldRow.created_at, HoldRow.id, after)
         query = query.order_by(HoldRow.created_at.desc(), HoldRow.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
@@ -176,13 +191,12 @@ class DisposalService:
             raise ProblemError(NOT_FOUND, "No such disposal list.")
         return row
 
-    async def lists(self, *, limit: int) -> list[DisposalListRow]:
-        query = (
-            select(DisposalListRow)
-            .where(DisposalListRow.committee == self.caller.committee)
-            .order_by(DisposalListRow.proposed_at.desc(), DisposalListRow.id.desc())
-            .limit(limit)
-        )
+    async def lists(self, *, after: Key | None, limit: int) -> list[DisposalListRow]:
+        """Newest version first (a refresh that makes a new version brings the list to the front);
+        `after` is the (proposed_at, id) of the last list of the previous page."""
+        query = select(DisposalListRow).where(DisposalListRow.committee == self.caller.committee)
+        query = _after(query, DisposalListRow.proposed_at, DisposalListRow.id, after)
+        query = query.order_by(DisposalListRow.proposed_at.desc(), DisposalListRow.id.desc()).limit(limit)
         return list((await self.session.scalars(query)).all())
 
     async def refresh(self, list_id: str) -> DisposalListRow:
@@ -246,15 +260,24 @@ class DisposalService:
 
     # --- certificates ------------------------------------------------------------------------------
 
-    async def runs(self, *, limit: int) -> list[tuple[DisposalRunRow, list[DisposalPackageRow]]]:
-        query = (
-            select(DisposalRunRow)
-            .where(DisposalRunRow.committee == self.caller.committee)
-            .order_by(DisposalRunRow.started_at.desc(), DisposalRunRow.id.desc())
-            .limit(limit)
-        )
+    async def runs(self, *, after: Key | None, limit: int) -> list[tuple[DisposalRunRow, list[DisposalPackageRow]]]:
+        """Newest first; `after` is the (started_at, id) of the last run of the previous page."""
+        query = select(DisposalRunRow).where(DisposalRunRow.committee == self.caller.committee)
+        query = _after(query, DisposalRunRow.started_at, DisposalRunRow.id, after)
+        query = query.order_by(DisposalRunRow.started_at.desc(), DisposalRunRow.id.desc()).limit(limit)
         runs = list((await self.session.scalars(query)).all())
-        return [(run, await self._packages(run.id)) for run in runs]
+        if not runs:
+            return []
+        # The page's packages in one query, not one per run.
+        packages: dict[str, list[DisposalPackageRow]] = {run.id: [] for run in runs}
+        query_packages = (
+            select(DisposalPackageRow)
+            .where(DisposalPackageRow.run_id.in_(list(packages)))
+            .order_by(DisposalPackageRow.batch, DisposalPackageRow.id)
+        )
+        for package in (await self.session.scalars(query_packages)).all():
+            packages[package.run_id].append(package)
+        return [(run, packages[run.id]) for run in runs]
 
     async def run(self, run_id: str) -> tuple[DisposalRunRow, list[DisposalPackageRow]]:
         row = (

@@ -12,9 +12,10 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import Database
+from app.disposal.models import DisposalRunRow
 from app.disposal.policy import CommitteeDisposalPolicy
 from app.disposal.rules import ResearchExemption
-from tests.disposal.support import Seed, official_personnummer
+from tests.disposal.support import Seed, new_id, official_personnummer
 
 Auth = Callable[..., dict[str, str]]
 COMMITTEE = "sn-sydvast"
@@ -197,3 +198,67 @@ async def test_certificates_and_metrics_after_a_run(
 
     metrics = (await client.get("/metrics")).text
     assert 'iub_disposal_files_total{action="destroy",rule="sol_16_1_destroy"}' in metrics
+
+
+# --- pages: `{"items", "next_cursor"}` like every list of the API --------------------------------
+
+
+async def _walk(client: httpx.AsyncClient, url: str, headers: dict[str, str], **params: Any) -> list[dict[str, Any]]:
+    """Every item of a listing, two per page, following `next_cursor` to the end."""
+    items: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        response = await client.get(
+            url, params={**params, "limit": 2, **({"cursor": cursor} if cursor else {})}, headers=headers
+        )
+        assert response.status_code == 200, response.text
+        page = response.json()
+        assert set(page) == {"items", "next_cursor"} and len(page["items"]) <= 2
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
+def _newest_first(docs: list[dict[str, Any]], at: str) -> list[dict[str, Any]]:
+    """In (timestamp, id) descending order: equal timestamps are told apart by id."""
+    return sorted(docs, key=lambda d: (dt.datetime.fromisoformat(d[at]), d["id"]), reverse=True)
+
+
+async def test_holds_lists_and_runs_are_paged_newest_first_by_cursor(
+    client: httpx.AsyncClient, auth: Auth, db: Database, files: dict[str, str]
+) -> None:
+    holds = [(await _hold(client, auth, {"person_id": files["due"], "reason": "court_case"})).json() for _ in range(5)]
+    lists = []
+    for day in range(1, 6):
+        body = {"as_of": dt.date(2026, 6, day).isoformat()}
+        lists.append((await client.post("/v1/disposal/lists", json=body, headers=auth("disposal:propose"))).json())
+    runs = []
+    async with db.sessions() as session, session.begin():
+        for n, listed in enumerate(lists):
+            run = {
+                "id": new_id(), "list_id": listed["id"], "committee": COMMITTEE, "as_of": AS_OF, "list_version": 1,
+                "list_digest": listed["digest"], "proposed_by": "anna", "approved_by": "bo", "status": "finished",
+                "started_at": dt.datetime(2026, 6, 2, tzinfo=dt.UTC) + dt.timedelta(minutes=n // 2),  # ties too
+                "batches": 0, "counts": {"done": {}, "held": {}, "changed": {}},
+            }  # fmt: skip
+            session.add(DisposalRunRow(**run))
+            runs.append(run)
+    newest_first = sorted(runs, key=lambda r: (r["started_at"], r["id"]), reverse=True)
+
+    walked = await _walk(client, "/v1/disposal/holds", auth("disposal:hold"))
+    assert [h["id"] for h in walked] == [h["id"] for h in _newest_first(holds, "created_at")]
+    walked = await _walk(client, "/v1/disposal/lists", auth("disposal:read"))
+    assert [item["id"] for item in walked] == [item["id"] for item in _newest_first(lists, "proposed_at")]
+    walked = await _walk(client, "/v1/disposal/runs", auth("disposal:read"))
+    assert [r["id"] for r in walked] == [r["id"] for r in newest_first]
+    # Scoped as ever: another committee's pages are empty.
+    assert await _walk(client, "/v1/disposal/runs", auth("disposal:read", committee="sn-annan")) == []
+
+
+@pytest.mark.parametrize("path", ["holds", "lists", "runs"])
+async def test_a_cursor_not_handed_out_is_422_without_echo(client: httpx.AsyncClient, auth: Auth, path: str) -> None:
+    scope = "disposal:hold" if path == "holds" else "disposal:read"
+    response = await client.get(f"/v1/disposal/{path}", params={"cursor": "forged-cursor"}, headers=auth(scope))
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "query.cursor" and "forged-cursor" not in response.text
