@@ -71,6 +71,16 @@ class Server:
             total += (int(fields[11]) + int(fields[12])) / tick
         return total
 
+    def stop(self) -> None:
+        """SIGTERM, and wait for it to exit (killed after 20 s); nothing when it has exited."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
 
 def service_env(database_url: str, **extra: str) -> dict[str, str]:
     """The service's settings for a benchmark: test environment (dev tokens), JSON logs, no
@@ -105,37 +115,69 @@ def _wait_ready(process: subprocess.Popen[bytes], url: str, timeout: float = 60.
     raise RuntimeError(f"{url} did not become ready in {timeout:.0f} s")
 
 
+@dataclass
+class Launch:
+    """A server to start: `with launch as server` starts it and waits until it answers;
+    `started(a, b, ...)` starts several side by side."""
+
+    command: list[str]
+    ready_path: str
+    port: int
+    env: dict[str, str] | None = None
+
+    def begin(self) -> Server:
+        process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=self.env)
+        return Server(process, f"http://127.0.0.1:{self.port}")
+
+    def wait(self, server: Server) -> None:
+        _wait_ready(server.process, server.url + self.ready_path)
+
+    def __enter__(self) -> Server:
+        self._server = self.begin()
+        try:
+            self.wait(self._server)
+        except BaseException:
+            self._server.stop()
+            raise
+        return self._server
+
+    def __exit__(self, *_: object) -> None:
+        self._server.stop()
+
+
 @contextlib.contextmanager
-def start(command: list[str], ready_path: str, port: int, env: dict[str, str] | None = None) -> Iterator[Server]:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
+def started(*launches: Launch) -> Iterator[tuple[Server, ...]]:
+    """Start the servers side by side (their start-ups overlap), wait until each answers; stop them all."""
+    servers: list[Server] = []
     try:
-        _wait_ready(process, url + ready_path)
-        yield Server(process, url)
+        for launch in launches:
+            servers.append(launch.begin())
+        for launch, server in zip(launches, servers, strict=True):
+            launch.wait(server)
+        yield tuple(servers)
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        for server in servers:
+            server.stop()
 
 
-def service(database_url: str, *, workers: int = 1, **env: str) -> contextlib.AbstractContextManager[Server]:
+def start(command: list[str], ready_path: str, port: int, env: dict[str, str] | None = None) -> Launch:
+    return Launch(command, ready_path, port, env)
+
+
+def service(database_url: str, *, workers: int = 1, **env: str) -> Launch:
     """`iub serve` (uvicorn, `workers` processes) on a free port."""
     port = free_port()
     command = [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers", str(workers)]
     return start(command, "/health/ready", port, service_env(database_url, **env))
 
 
-def bare(database_url: str) -> contextlib.AbstractContextManager[Server]:
+def bare(database_url: str) -> Launch:
     port = free_port()
     command = [sys.executable, "-m", "bench.bare", "--port", str(port), "--database-url", database_url]
     return start(command, "/bare/get", port)
 
 
-def simulator(*faults: str) -> contextlib.AbstractContextManager[Server]:
+def simulator(*faults: str) -> Launch:
     """`iub journal-sim` on a free port; `faults` are its options, e.g. ("--failure-rate", "0.1")."""
     port = free_port()
     command = [sys.executable, "-m", "app.cli", "journal-sim", "--port", str(port), *faults]
