@@ -80,8 +80,8 @@ QUICK_NOTE = (
     "(full: 8 s), the first 20 bodies of each endpoint checked before the load (full: every one; the load "
     "counts any other answer), 5,000 case records behind the statistics endpoint (full: 200,000). Journal "
     "delivery: 2,000 events for the rate and a 10,000-event backlog (full: 20,000 and 100,000). Disposal: "
-    "20,000 files (full: 1,000,000). Archive packages: 5,000 and 2,000 records (full: 100,000 and 20,000). "
-    "Statistics: 20,000 case records (full: 1,000,000). Scrubbing: 2,000 sentences of each kind (full: "
+    "20,000 files (full: 1,000,000). Archive packages: 2,000 and 1,000 records (full: 100,000 and 20,000). "
+    "Statistics: 10,000 case records (full: 1,000,000). Scrubbing: 2,000 sentences of each kind (full: "
     "20,000)._"
 )
 

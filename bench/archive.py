@@ -116,7 +116,7 @@ async def run(config: RunConfig) -> SectionReport:
         form = "ZIP" if as_zip else "folder"
         # A folder is one file per record: fewer of them, since creating and deleting files is what
         # a folder package costs on most disks, not this code.
-        count = config.scale(100_000, 5_000) if as_zip else config.scale(20_000, 2_000)
+        count = config.scale(100_000, 2_000) if as_zip else config.scale(20_000, 1_000)
         m = await run_probe(count, as_zip)
         report.add(
             f"write {count:,} records as a {form}: records/s (wall; CPU)",

@@ -117,7 +117,7 @@ async def run(config: RunConfig) -> SectionReport:
     from app.main import create_app
     from app.stats.service import refresh
 
-    cases = config.scale(1_000_000, 20_000)
+    cases = config.scale(1_000_000, 10_000)
     requests = config.scale(40, 10)
     report = SectionReport(f"Statistics: a table over {cases:,} case records")
     committees, decisions = load_catalog_text(demo_catalog_path().read_text(encoding="utf-8"))
