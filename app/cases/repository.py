@@ -91,6 +91,22 @@ def after_an_entry_params(case: CaseRow) -> dict[str, Any]:
     return {**state_params("case", case.id), "entry_person_id": case.person_id}
 
 
+@functools.cache
+def _case_by_id(*, for_update: bool, with_entries: bool) -> Select[CaseRow]:
+    """A case by its id (bound as `case_id`), built once per variant: each request only binds the id."""
+    query = select(CaseRow).where(CaseRow.id == bindparam("case_id", type_=String()))
+    if with_entries:
+        query = query.options(
+            selectinload(CaseRow.notes),
+            selectinload(CaseRow.sessions),
+            selectinload(CaseRow.plan),
+            selectinload(CaseRow.coded_entries),
+        )
+    if for_update:  # serialises writes to one case (the session cap, the status)
+        query = query.with_for_update()
+    return query
+
+
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -102,17 +118,8 @@ class CaseRepository:
     ) -> CaseRow | None:
         # By the primary key alone, the unit checked on the row: with stale statistics a unit filter
         # in SQL let the planner fetch the case through a unit-wide index instead.
-        query = select(CaseRow).where(CaseRow.id == case_id)
-        if with_entries:
-            query = query.options(
-                selectinload(CaseRow.notes),
-                selectinload(CaseRow.sessions),
-                selectinload(CaseRow.plan),
-                selectinload(CaseRow.coded_entries),
-            )
-        if for_update:  # serialises writes to one case (the session cap, the status)
-            query = query.with_for_update()
-        case = (await self.session.scalars(query)).one_or_none()
+        query = _case_by_id(for_update=for_update, with_entries=with_entries)
+        case = (await self.session.scalars(query, {"case_id": case_id})).one_or_none()
         # Seed 004: another unit's case is answered as one that does not exist.
         return case if case is not None and case.committee == caller.committee and case.unit == caller.unit else None
 

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import os
 import re
 import sys
 import time
-import uuid
 from collections.abc import MutableMapping
 from types import TracebackType
 from typing import Any
@@ -208,7 +208,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        request_id = _incoming_request_id(scope) or os.urandom(16).hex()  # 128 random bits, as hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

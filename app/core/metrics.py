@@ -16,6 +16,8 @@ one process per container and scale by replicas where metrics matter (see deploy
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy.pool import QueuePool
@@ -33,11 +35,24 @@ DURATION = Histogram(
 )
 
 
+# The labelled series of each (method, route, status) seen, so that a request costs no label
+# lookup (`labels()` takes a lock and builds a key). Routes are templates and statuses numbers, so
+# the set is small; it is bounded all the same (past the bound, series are looked up as before).
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+_MAX_SERIES = 4096
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     """One answered request; `route` is the matched route's template (or `unmatched`)."""
-    method = method if method in _METHODS else "OTHER"
-    REQUESTS.labels(method, route, str(status)).inc()
-    DURATION.labels(method, route).observe(seconds)
+    key = (method, route, status)
+    series = _SERIES.get(key)
+    if series is None:
+        label = method if method in _METHODS else "OTHER"
+        series = (REQUESTS.labels(label, route, str(status)), DURATION.labels(label, route))
+        if len(_SERIES) < _MAX_SERIES:
+            _SERIES[key] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def pool_gauges(db: Database) -> list[Metric]:
