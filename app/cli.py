@@ -89,9 +89,9 @@ def serve(
     require_migrated(settings.database_url)
     if workers > 1:
         # Each worker process builds its own app from the environment's settings.
-        serve_app("app.main:create_app", settings, host=host, port=port, workers=workers)
+        serve_app("app.main:create_served_app", settings, host=host, port=port, workers=workers)
     else:
-        serve_app(create_app(settings), settings, host=host, port=port)
+        serve_app(create_app(settings, freeze_heap=True), settings, host=host, port=port)
 
 
 def serve_app(app: Any, settings: Settings, *, host: str, port: int, workers: int = 1) -> None:
