@@ -14,7 +14,6 @@ from sqlalchemy import (
     Delete,
     String,
     Table,
-    and_,
     bindparam,
     delete,
     exists,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases.audit import page_records
 from app.cases.audit_deletion import audit_deletion
 from app.cases.models import (
     AuditRecordRow,
@@ -137,7 +137,10 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
     if session.get_bind().dialect.name == "postgresql":
         # In the database, one statement: the rows are found off their indexes (btree for the
         # single ids, GIN `&&` for the lists), deleted, and their copies inserted with a new id and
-        # the lists filtered in their order.
+        # the lists filtered in their order. The arrays come through sub-selects: given as a
+        # parameter of thousands of ids, the planner's custom plan estimates a huge match and scans
+        # the table; a sub-select's value is unknown to it, so it keeps the indexes (`ANY` takes it
+        # cast, or it would read it as `ANY (subquery)`).
         def remaining(column: str, ids: str) -> str:
             return (
                 f"CASE WHEN {column} IS NOT NULL THEN ARRAY(SELECT x FROM unnest({column}) WITH ORDINALITY AS u(x, n) "
@@ -151,9 +154,11 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
         # the lock, sees the copy.
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_REWRITE_LOCK})
         columns = ", ".join(kept)
+        cases_, persons_ = "(SELECT CAST(:cases AS VARCHAR[]))", "(SELECT CAST(:persons AS VARCHAR[]))"
         statement = text(
-            f"WITH gone AS (DELETE FROM audit_records WHERE case_id = ANY(:cases) OR person_id = ANY(:persons) "
-            f"OR case_ids && :cases OR person_ids && :persons RETURNING {columns}, case_ids, person_ids) "
+            f"WITH gone AS (DELETE FROM audit_records WHERE case_id = ANY(CAST({cases_} AS VARCHAR[])) "
+            f"OR person_id = ANY(CAST({persons_} AS VARCHAR[])) "
+            f"OR case_ids && {cases_} OR person_ids && {persons_} RETURNING {columns}, case_ids, person_ids) "
             f"INSERT INTO audit_records (id, {columns}, case_ids, person_ids) "
             f"SELECT gen_random_uuid()::text, {columns}, {remaining('case_ids', 'cases')}, "
             f"{remaining('person_ids', 'persons')} FROM gone"
@@ -161,16 +166,21 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
         async with audit_deletion(session, "disposal"):
             result = await session.execute(statement)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
-    conditions = []
-    for column, ids_column, ids in (
-        (table.c.case_id, table.c.case_ids, cases),
-        (table.c.person_id, table.c.person_ids, persons),
-    ):
+    # SQLite: one query per kind of condition, each off its index (an OR of them all is a full
+    # scan there): the single ids, then the page records (their lists' index: not null) by `json_each`.
+    queries = [
+        select(table).where(or_(in_ids(session, table.c.case_id, cases), in_ids(session, table.c.person_id, persons)))
+    ]
+    for ids_column, ids in ((table.c.case_ids, cases), (table.c.person_ids, persons)):
         if ids:
             element = func.json_each(ids_column).table_valued("value")
             listed = exists(select(literal_column("1")).select_from(element).where(element.c.value.in_(ids)))
-            conditions += [in_ids(session, column, ids), and_(ids_column.is_not(None), listed)]
-    rows = (await session.execute(select(table).where(or_(*conditions)))).mappings().all()
+            queries.append(select(table).where(page_records(ids_column), listed))
+    found: dict[str, Any] = {}
+    for query in queries:
+        for row in (await session.execute(query)).mappings().all():
+            found[row["id"]] = row
+    rows = list(found.values())
     if not rows:
         return 0
     gone = {*cases, *persons}

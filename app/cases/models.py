@@ -13,7 +13,6 @@ import secrets
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -25,10 +24,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, JsonDoc, Uuid
+from app.core.db import Base, IdArray, JsonDoc, Uuid
 from app.core.utc import UtcDateTime
 from app.kit.clock import now
 
@@ -333,11 +331,6 @@ class UnitProcessRow(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=now, onupdate=now)
 
 
-# A list of ids: a PostgreSQL array (compact, and GIN-indexable by element), a JSON array on
-# SQLite, which has no array type (queried there with `json_each`).
-IdArray = JSON().with_variant(ARRAY(String(36)), "postgresql")
-
-
 class AuditRecordRow(Base):
     """Append-only: who read or wrote an identified case or person, and why (SoLPUL 10 §).
 
@@ -352,8 +345,11 @@ class AuditRecordRow(Base):
         Index("ix_audit_records_person_id", "person_id"),
         # A page row's ids: GIN on PostgreSQL (`@>` and `&&` find the rows naming an id); on
         # SQLite a plain index that narrows an id's search to the page rows.
-        Index("ix_audit_records_case_ids", "case_ids", postgresql_using="gin"),
-        Index("ix_audit_records_person_ids", "person_ids", postgresql_using="gin"),
+        # fastupdate off (0019): lookups never scan a pending list, which grows while autovacuum is off.
+        Index("ix_audit_records_case_ids", "case_ids", postgresql_using="gin", postgresql_with={"fastupdate": "off"}),
+        Index(
+            "ix_audit_records_person_ids", "person_ids", postgresql_using="gin", postgresql_with={"fastupdate": "off"}
+        ),
     )
 
     id: Mapped[str] = mapped_column(Uuid, primary_key=True)

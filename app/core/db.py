@@ -18,7 +18,7 @@ import asyncpg  # type: ignore[import-untyped]
 from fastapi import Depends, Request
 from sqlalchemy import JSON, MetaData, String, TypeDecorator, event
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -38,6 +38,10 @@ class Base(DeclarativeBase):
 
 # JSON that is JSONB on PostgreSQL.
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
+
+# A list of ids: a PostgreSQL array (compact, and GIN-indexable by element: `@>`, `&&`), a JSON
+# array on SQLite, which has no array type (queried there with `json_each`).
+IdArray = JSON().with_variant(ARRAY(String(36)), "postgresql")
 
 
 class Uuid(TypeDecorator[str]):

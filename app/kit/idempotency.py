@@ -86,6 +86,7 @@ from app.core.db import Database, SessionDep, database_unavailable
 from app.core.errors import ProblemError, problem_openapi, problem_type
 from app.core.settings import Settings
 from app.kit import clock
+from app.kit.idempotency_erasure import ids_named
 from app.kit.idempotency_models import IdempotencyRecord
 
 log = structlog.get_logger("iub.idempotency")
@@ -273,6 +274,7 @@ class IdempotencyClaim:
                 response_status=response.status_code,
                 response_body=stored_body,
                 response_headers=headers,
+                names=ids_named(stored_body, headers),
                 expires_at=now + self.ttl,
             )
             .execution_options(synchronize_session=False)

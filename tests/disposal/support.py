@@ -5,7 +5,9 @@ Personnummer are Skatteverket's official test numbers only (shared/domain/test-p
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from app.cases.models import (
     PersonRow,
 )
 from app.journal.models import JournalLink, OutboxEvent
+from app.kit.idempotency_erasure import ids_named
 from app.kit.idempotency_models import IdempotencyRecord
 
 TEST_PERSONNUMMER = Path(__file__).resolve().parents[2].parent / "shared" / "domain" / "test-personnummer.txt"
@@ -188,17 +191,28 @@ class Seed:
                 next_attempt_at=T0,
             )
             self.add(JournalLink, aggregate_type="case", aggregate_id=cid, external_ref=None, sync_state="failed")
-            self.add(
-                IdempotencyRecord,
-                caller=f"{committee}|{unit}|seed",
-                key_hmac=uuid.uuid4().hex + uuid.uuid4().hex,
-                fingerprint="0" * 64,
-                state="done",
-                response_status=201,
-                response_body={"id": cid, "person": {"personnummer": pnr}},
-                response_headers={},
-                expires_at=T0,
-            )
+            # Stored responses as the service stores them, naming the file in three ways: the
+            # case's body (with the person), a body that names the case only in `Location`, and
+            # a body kept as base64.
+            opened = json.dumps({"id": cid, "person_id": person_id, "person": {"personnummer": pnr}})
+            responses: list[tuple[dict[str, str], dict[str, str]]] = [
+                ({"text": opened}, {"location": f"/v1/cases/{cid}"}),
+                ({"text": json.dumps({"note": {"text": note_text}})}, {"location": f"/v1/cases/{cid}"}),
+                ({"base64": base64.b64encode(opened.encode()).decode()}, {}),
+            ]
+            for body, headers in responses:
+                self.add(
+                    IdempotencyRecord,
+                    caller=f"{committee}|{unit}|seed",
+                    key_hmac=uuid.uuid4().hex + uuid.uuid4().hex,
+                    fingerprint="0" * 64,
+                    state="done",
+                    response_status=201,
+                    response_body=body,
+                    response_headers=headers,
+                    names=ids_named(body, headers),
+                    expires_at=T0,
+                )
             for pid in filter(None, (person_id, guardian_person_id)):
                 self.add(
                     AuditRecordRow,

@@ -9,12 +9,15 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.cases.models import CaseRow
 from app.core.db import Database
 from app.disposal.models import DisposalRunRow
 from app.disposal.policy import CommitteeDisposalPolicy
 from app.disposal.rules import ResearchExemption
+from app.kit.idempotency_models import IdempotencyRecord
 from tests.disposal.support import Seed, new_id, official_personnummer
 
 Auth = Callable[..., dict[str, str]]
@@ -262,3 +265,66 @@ async def test_a_cursor_not_handed_out_is_422_without_echo(client: httpx.AsyncCl
     response = await client.get(f"/v1/disposal/{path}", params={"cursor": "forged-cursor"}, headers=auth(scope))
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "query.cursor" and "forged-cursor" not in response.text
+
+
+# --- stored idempotent responses go with the file they name ------------------------------------------
+
+
+@pytest.mark.usefixtures("policy_app")
+async def test_no_stored_response_naming_a_disposed_file_survives_its_disposal(
+    client: httpx.AsyncClient, auth: Auth, db: Database, settings: Any, tmp_path: Any
+) -> None:
+    from app.disposal.execution import DisposalRunner
+
+    pnrs = official_personnummer()
+    seed = Seed()
+    gone, kept = seed.person(COMMITTEE, pnrs[120], "Qz1x Canary"), seed.person(COMMITTEE, pnrs[121], "Kvar")
+    # Open when seeded, so that the requests below may write to them; no stored response yet.
+    gone_case = seed.case(COMMITTEE, "unit-a", person_id=gone, last_entry_on=OLD, open_case=True, journal=False)
+    kept_case = seed.case(COMMITTEE, "unit-a", person_id=kept, last_entry_on=RECENT, open_case=True, journal=False)
+    async with db.sessions() as session, session.begin():
+        await seed.write(session)
+        # As the service writes an identified case of the demo catalog's kind.
+        await session.execute(
+            update(CaseRow)
+            .where(CaseRow.id.in_([gone_case, kept_case]))
+            .values(subject_rule="recipient", registered_on="subject")
+        )
+
+    writer = auth("cases:write cases:read")
+    for n, (case_id, day) in enumerate([(gone_case, OLD), (gone_case, OLD), (kept_case, RECENT)]):
+        url = f"/v1/cases/{case_id}/notes" if n != 1 else f"/v1/cases/{case_id}/close"
+        body = (
+            {"kind": "event", "occurred_on": day.isoformat(), "text": "Samtal."}
+            if n != 1
+            else {"closed_on": day.isoformat(), "reason": "completed"}
+        )
+        response = await client.post(url, json=body, headers={**writer, "Idempotency-Key": f"key-{n}"})
+        assert response.status_code in (200, 201), response.text
+    async with db.sessions() as session:
+        stored = (await session.scalars(select(IdempotencyRecord))).all()
+    assert len(stored) == 3 and all(r.names for r in stored)  # each records the ids it names
+    assert sum(gone_case in (r.names or []) for r in stored) == 2
+
+    proposed = await client.post(
+        "/v1/disposal/lists", json={"as_of": AS_OF.isoformat()}, headers=auth("disposal:propose", sub="anna")
+    )
+    approve = {"digest": proposed.json()["digest"]}
+    approved = await client.post(
+        f"/v1/disposal/lists/{proposed.json()['id']}/approve", json=approve, headers=auth("disposal:approve", sub="bo")
+    )
+    assert approved.status_code == 200
+    runner = DisposalRunner(db, settings.model_copy(update={"archive_dir": tmp_path}), policies=_policy)
+    [report] = await runner.run(as_of=AS_OF)
+    assert report.files_done == 1
+
+    # The canary: neither the disposed file's ids nor its person's identity in any stored response;
+    # the kept file's response stays.
+    async with db.sessions() as session:
+        left = (
+            await session.execute(select(IdempotencyRecord.response_body, IdempotencyRecord.response_headers))
+        ).all()
+    text = str(left)
+    for value in (gone, gone_case, pnrs[120], pnrs[120][2:], "Qz1x"):
+        assert value not in text
+    assert len(left) == 1 and kept_case in text

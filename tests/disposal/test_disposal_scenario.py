@@ -19,6 +19,7 @@ from app.disposal.execution import STAGING, Hooks
 from app.disposal.models import DisposalListItemRow, DisposalPackageRow, DisposalRunRow, HoldRow
 from app.disposal.service import DisposalService
 from app.journal.models import JournalLink, OutboxEvent
+from app.kit.idempotency_erasure import ids_named
 from app.kit.idempotency_models import IdempotencyRecord
 from tests.conftest import make_settings
 from tests.disposal import scenario as sc
@@ -125,6 +126,19 @@ async def assert_outcome(db: Database, scenario: sc.Scenario, archive: Path, run
     for package in packages:
         path = archive / package.name
         verify_package(PackageResult(package.name, path, package.sha256, package.size, package.file_count))
+
+    # No stored response names a removed case or person: not in its body (text or base64), not in
+    # its headers; and those of kept files stay.
+    removed_ids = scenario.removed_persons() | {
+        case_id for p in scenario.persons.values() for case_id, *_ in p.cases if case_id not in cases_left
+    }
+    async with db.sessions() as session:
+        stored = (
+            await session.execute(select(IdempotencyRecord.response_body, IdempotencyRecord.response_headers))
+        ).all()
+    named = {i for body, headers in stored for i in ids_named(body, headers)}
+    assert named and named.isdisjoint(removed_ids)
+    assert named & cases_left
 
     # The canary sweep: no personnummer (12 or 10 digits) or name of a removed person anywhere.
     tokens = await sc.database_tokens(db)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,42 @@ async def test_migration_gives_persons_the_committee_of_their_cases_and_each_uni
     }
     assert [(e.aggregate_type, e.committee) for e in events] == [("case", "sn-centrum"), ("person", "sn-sydvast")]
     assert keys == []  # verbatim, committee-less keys are not carried over
+
+
+# --- 0019: stored responses record the ids they name ------------------------------------------------
+
+
+async def test_migration_records_the_ids_stored_responses_name(empty_database_url: str) -> None:
+    await asyncio.to_thread(_upgrade, empty_database_url, "0017")
+    case_id, note_id = str(uuid.uuid4()), str(uuid.uuid4())
+    keys_0017 = sa.table(
+        "idempotency_keys",
+        *(sa.column(n, sa.String()) for n in ("caller", "key_hmac", "fingerprint", "state")),
+        sa.column("response_status", sa.Integer()),
+        *(sa.column(n, sa.JSON()) for n in ("response_body", "response_headers")),
+        sa.column("expires_at", sa.DateTime(timezone=True)),
+    )
+    stored = {"fingerprint": "0" * 64, "state": "done", "response_status": 201, "expires_at": T0}
+    db = Database.connect(empty_database_url)
+    try:
+        async with db.sessions() as session, session.begin():
+            await session.execute(
+                sa.insert(keys_0017),
+                [
+                    {**stored, "caller": "a", "key_hmac": "1", "response_body": {"text": json.dumps({"id": note_id})},
+                     "response_headers": {"location": f"/v1/cases/{case_id.upper()}"}},
+                    {**stored, "caller": "a", "key_hmac": "2", "response_body": {"text": "{}"}, "response_headers": {}},
+                ],
+            )  # fmt: skip
+    finally:
+        await db.dispose()
+
+    await asyncio.to_thread(_upgrade, empty_database_url, "head")
+
+    db = Database.connect(empty_database_url)
+    try:
+        async with db.sessions() as session:
+            names = dict((await session.execute(sa.select(IdempotencyRecord.key_hmac, IdempotencyRecord.names))).all())
+    finally:
+        await db.dispose()
+    assert names == {"1": sorted([case_id, note_id]), "2": []}

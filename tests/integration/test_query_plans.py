@@ -26,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.audit import AUDIT_COMMITTEE_SCOPE, AuditRepository
+from app.cases.erasure import deidentify_audit
 from app.cases.repository import CaseRepository
 from app.core.auth import Caller
 from app.core.db import Database
@@ -336,6 +337,22 @@ async def test_the_audit_trail_of_one_case_or_person_uses_its_index(explain, req
     _assert_indexed(plan)
     if backend == "postgresql" and "never_analysed" not in request.node.callspec.id:
         assert f"ix_audit_records_{by}s" in plan, plan
+
+
+async def test_disposal_finds_the_audit_records_of_a_batch_of_files_off_their_indexes(explain, backend):
+    # A batch of 2,000 files: the records naming their cases or persons, page records included.
+    cases = [_case_id(i) for i in range(1, 2001)]
+    persons = [str(uuid.UUID(__import__("hashlib").md5(f"p{i}".encode()).hexdigest())) for i in range(3, 6001, 3)]
+
+    async def work(session: AsyncSession) -> object:
+        return await deidentify_audit(session, cases, persons)
+
+    plans = [plan for plan in await explain(work) if "audit_records" in plan]
+    assert plans
+    for plan in plans:
+        _assert_indexed(plan)
+    if backend == "postgresql":
+        assert any("ix_audit_records_case_ids" in plan and "ix_audit_records_person_ids" in plan for plan in plans)
 
 
 # --- outbox ------------------------------------------------------------------------------------------
