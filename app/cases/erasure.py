@@ -167,7 +167,7 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
             result = await session.execute(statement)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
     # SQLite: one query per kind of condition, each off its index (an OR of them all is a full
-    # scan there): the single ids, then the page records (their lists' index: not null) by `json_each`.
+    # scan there): the single ids, then the page records (a range on their lists' index) by `json_each`.
     queries = [
         select(table).where(or_(in_ids(session, table.c.case_id, cases), in_ids(session, table.c.person_id, persons)))
     ]

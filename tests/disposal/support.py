@@ -214,25 +214,18 @@ class Seed:
                     expires_at=T0,
                 )
             for pid in filter(None, (person_id, guardian_person_id)):
-                self.add(
-                    AuditRecordRow,
-                    id=new_id(),
-                    at=T0,
-                    actor="handlaggare-1",
-                    committee=committee,
-                    unit=unit,
-                    action="case.read",
-                    case_id=cid,
-                    person_id=pid,
-                    why_code="carrying_out",
-                    basis=None,
-                    case_ids=None,
-                    person_ids=None,
-                )
+                self._audit(committee, unit, "case.read", case_id=cid, person_id=pid)
         return cid
 
     def page_read(self, committee: str, unit: str, cases: list[tuple[str, list[str]]]) -> None:
         """One audit row for a read page of cases (each with its persons), as the service writes it."""
+        case_ids = [case_id for case_id, _ in cases]
+        person_ids = list(dict.fromkeys(p for _, people in cases for p in people))
+        self._audit(committee, unit, "case.listed", case_ids=case_ids, person_ids=person_ids)
+
+    def _audit(self, committee: str, unit: str, action: str, **named: Any) -> None:
+        # Every row with every column: rows of one table are inserted in one statement.
+        ids = {"case_id": None, "person_id": None, "case_ids": None, "person_ids": None, **named}
         self.add(
             AuditRecordRow,
             id=new_id(),
@@ -240,13 +233,10 @@ class Seed:
             actor="handlaggare-1",
             committee=committee,
             unit=unit,
-            action="case.listed",
-            case_id=None,
-            person_id=None,
+            action=action,
             why_code="carrying_out",
             basis=None,
-            case_ids=[case_id for case_id, _ in cases],
-            person_ids=list(dict.fromkeys(p for _, people in cases for p in people)),
+            **ids,
         )
 
     async def write(self, session: AsyncSession) -> None:
