@@ -75,22 +75,9 @@ class AuditTrail:
         `basis` is the legal basis an asker stated (a registry occurrence question), as a code.
         """
         people: list[str | None] = [p for p in person_ids if p is not None] or [None]
-        why = self.purpose or DEFAULT_PURPOSE.get(action, Purpose.carrying_out)
         at = now()
         self.session.add_all(
-            AuditRecordRow(
-                id=new_id(),
-                at=at,
-                actor=self.caller.sub,
-                committee=self.caller.committee,
-                unit=self.caller.unit,
-                action=action.value,
-                case_id=case_id,
-                person_id=person_id,
-                why_code=why.value,
-                basis=basis,
-            )
-            for person_id in people
+            self._row(action, at, case_id=case_id, person_id=person_id, basis=basis) for person_id in people
         )
 
     def record_page(self, action: Action, cases: Sequence[tuple[str, Sequence[str | None]]]) -> None:
@@ -101,18 +88,19 @@ class AuditTrail:
             return
         case_ids = list(dict.fromkeys(case_id for case_id, _ in cases))
         person_ids = list(dict.fromkeys(p for _, people in cases for p in people if p is not None))
-        self.session.add(
-            AuditRecordRow(
-                id=new_id(),
-                at=now(),
-                actor=self.caller.sub,
-                committee=self.caller.committee,
-                unit=self.caller.unit,
-                action=action.value,
-                case_ids=case_ids,
-                person_ids=person_ids,
-                why_code=(self.purpose or DEFAULT_PURPOSE.get(action, Purpose.carrying_out)).value,
-            )
+        self.session.add(self._row(action, now(), case_ids=case_ids, person_ids=person_ids))
+
+    def _row(self, action: Action, at: dt.datetime, **named: Any) -> AuditRecordRow:
+        why = self.purpose or DEFAULT_PURPOSE.get(action, Purpose.carrying_out)
+        return AuditRecordRow(
+            id=new_id(),
+            at=at,
+            actor=self.caller.sub,
+            committee=self.caller.committee,
+            unit=self.caller.unit,
+            action=action.value,
+            why_code=why.value,
+            **named,
         )
 
 
