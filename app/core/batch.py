@@ -35,15 +35,30 @@ def _default(column: Any) -> Any:
     return default.arg(None) if default.is_callable else default.arg
 
 
+@functools.cache
+def _columns(mapper: Mapper[Any]) -> tuple[tuple[str, Any], ...]:
+    """(attribute key, column) of each column attribute of `mapper`, read once."""
+    return tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs)
+
+
+@functools.cache
+def _columns_by_key(mapper: Mapper[Any]) -> dict[str, Any]:
+    return dict(_columns(mapper))
+
+
+@functools.cache
+def _onupdate_columns(mapper: Mapper[Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple((key, c) for key, c in _columns(mapper) if c.onupdate is not None and c.onupdate.is_callable)
+
+
 def _insert_values(obj: Base, mapper: Mapper[Any]) -> dict[str, Any]:
     values: dict[str, Any] = {}
-    for prop in mapper.column_attrs:
-        column = prop.columns[0]
-        value = getattr(obj, prop.key)
+    for key, column in _columns(mapper):
+        value = getattr(obj, key)
         if value is None:
             value = _default(column)
             if value is not None:
-                setattr(obj, prop.key, value)
+                setattr(obj, key, value)
             elif column.server_default is not None or (column.primary_key and column.autoincrement is True):
                 continue  # the database's
         values[column.key] = value
@@ -51,18 +66,20 @@ def _insert_values(obj: Base, mapper: Mapper[Any]) -> dict[str, Any]:
 
 
 def _update_values(obj: Base, mapper: Mapper[Any]) -> dict[str, Any]:
+    """The changed columns of a loaded row: only the attributes the session saw set (its
+    `committed_state`) are compared, not every column of the row."""
     state = inspect(obj)
+    columns = _columns_by_key(mapper)
     values: dict[str, Any] = {}
-    for prop in mapper.column_attrs:
-        if state.attrs[prop.key].history.has_changes():
-            values[prop.columns[0].key] = getattr(obj, prop.key)
+    for key in list(state.committed_state):
+        column = columns.get(key)
+        if column is not None and state.attrs[key].history.has_changes():
+            values[column.key] = getattr(obj, key)
     if values:
-        for prop in mapper.column_attrs:
-            column = prop.columns[0]
-            onupdate: Any = column.onupdate
-            if onupdate is not None and column.key not in values and onupdate.is_callable:
-                value = onupdate.arg(None)
-                setattr(obj, prop.key, value)
+        for key, column in _onupdate_columns(mapper):
+            if column.key not in values:
+                value = column.onupdate.arg(None)
+                setattr(obj, key, value)
                 values[column.key] = value
     return values
 
@@ -89,8 +106,6 @@ def _pending(session: AsyncSession) -> list[_Write]:
         inserts.append((order[table], state.insert_order, ("insert", table, _insert_values(obj, state.mapper))))
     writes = [write for _, _, write in sorted(inserts, key=lambda item: item[:2])]
     for obj in list(sync.dirty):
-        if not sync.is_modified(obj):
-            continue
         mapper = inspect(obj).mapper
         values = _update_values(obj, mapper)
         if values:
