@@ -30,7 +30,7 @@ from app.cases.erasure import deidentify_audit
 from app.cases.repository import CaseRepository
 from app.core.auth import Caller
 from app.core.db import Database
-from app.journal.dispatcher import Dispatcher
+from app.journal.dispatcher import Dispatcher, Outcome, _Refs
 from app.journal.links import journal_status
 from app.journal.metrics import outbox_gauges
 from app.journal.outbox import purge_delivered
@@ -368,6 +368,66 @@ async def test_the_dispatchers_claim_reads_only_undelivered_events(explain, back
     assert plans
     for plan in plans:  # partial indexes only: never the delivered history
         _assert_indexed(plan)
+
+
+def _literal(value: Any) -> str:
+    """A captured parameter as a SQL literal (the types the dispatcher binds)."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return "ARRAY[" + ", ".join(_literal(v) for v in value) + "]" if value else "'{}'"
+    if isinstance(value, dt.datetime | dt.date):
+        value = value.isoformat()
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+async def _explain_generic(db: Database, statement: str, parameters: Any) -> str:
+    """The generic plan of a captured statement: asyncpg prepares every statement, and after five
+    runs PostgreSQL may plan it once for all, blind to the parameters' values."""
+    async with db.engine.connect() as connection:
+        await connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        await connection.exec_driver_sql(f"PREPARE generic_plan AS {statement}")
+        try:
+            arguments = ", ".join(_literal(value) for value in parameters)
+            execute = f"EXECUTE generic_plan({arguments})" if arguments else "EXECUTE generic_plan"
+            plan = (await connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {execute}")).scalar_one()
+        finally:
+            await connection.exec_driver_sql("DEALLOCATE generic_plan")
+            await connection.exec_driver_sql("RESET plan_cache_mode")
+    return "\n".join(_pg_nodes(json.loads(plan) if isinstance(plan, str) else plan))
+
+
+async def test_the_dispatchers_generic_plans_read_only_undelivered_events(backend, plan_db):
+    """A claim and its completion, as prepared statements run over and over: every read of events
+    by aggregate takes the partial index of unfinished events (never the primary key over the
+    whole backlog, each row tested against the batch's ids: a claim whose cost grew with the
+    backlog); nothing reads the delivered history."""
+    if backend != "postgresql":
+        pytest.skip("generic plans are PostgreSQL's")
+    dispatcher = Dispatcher(plan_db, journal=None, batch_size=50)  # type: ignore[arg-type]
+    claimed: list[Any] = []
+
+    async def work(session: AsyncSession) -> object:
+        claim = await dispatcher.claim()
+        assert claim is not None
+        claimed.append(claim)
+        outcomes = [Outcome(event, "released") for run in claim.runs.values() for event in run]
+        return await dispatcher.complete(claim, outcomes, _Refs())  # released: pending again
+
+    statements = await _captured(plan_db, work)
+    by_aggregate = [(sql, params) for sql, params in statements if "outbox_events.aggregate_id = ANY" in sql]
+    heads = [(sql, params) for sql, params in statements if "NOT EXISTS" in sql]
+    assert len(by_aggregate) == 2 and len(heads) == 1, [sql[:80] for sql, _ in statements]
+    for sql, params in by_aggregate:
+        plan = await _explain_generic(plan_db, sql, params)
+        _assert_indexed(plan, uses="ix_outbox_events_unfinished_aggregate_id_seq")
+        assert "pk_outbox_events" not in plan, plan
+    ((sql, params),) = heads
+    _assert_indexed(await _explain_generic(plan_db, sql, params))
 
 
 async def test_the_journal_state_of_cases_and_the_purge_use_partial_indexes(explain, backend, request):
