@@ -142,9 +142,10 @@ async def _insert(url: str, rows: list[dict[str, Any]]) -> float:
     return time.perf_counter() - started
 
 
-async def _drain(url: str, journal_url: str, total: int, concurrency: int) -> tuple[float, float]:
-    """(wall seconds, CPU seconds of this process) to deliver `total` events as `iub worker --once
-    --concurrency N` does (`app.journal.runtime.run_worker`)."""
+async def _drain(url: str, journal_url: str, total: int, concurrency: int) -> tuple[float, float, float | None]:
+    """(wall seconds, CPU seconds of this process, CPU seconds of its PostgreSQL backends or None)
+    to deliver `total` events as `iub worker --once --concurrency N` does
+    (`app.journal.runtime.run_worker`)."""
     from app.core.db import Database
     from app.core.settings import Settings
     from app.journal.runtime import run_worker
@@ -154,11 +155,34 @@ async def _drain(url: str, journal_url: str, total: int, concurrency: int) -> tu
     try:
         started, cpu_started = time.perf_counter(), time.process_time()
         delivered = await run_worker(db, settings, asyncio.Event(), concurrency=concurrency, once=True)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if delivered < total:
             raise RuntimeError(f"only {delivered} of {total} events were delivered")
-        return time.perf_counter() - started, time.process_time() - cpu_started
+        backends = None
+        if db.is_postgresql:  # the pool's backends began with this drain: their CPU is the drain's
+            import asyncpg
+
+            connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"), timeout=5)
+            try:
+                mine = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                backends = _cpu_seconds([row["pid"] for row in await connection.fetch(mine)])
+            finally:
+                await connection.close()
+        return seconds, cpu, backends
     finally:
         await db.dispose()
+
+
+def _cpu_seconds(pids: list[int]) -> float | None:
+    """User + system CPU of these processes (on this machine), or None where /proc cannot tell."""
+    total, tick = 0.0, os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 async def run(config: RunConfig) -> SectionReport:
@@ -178,7 +202,7 @@ async def measure(*, rate_cases: int, backlog_cases: int, concurrency: int = 32)
             if rate_cases:
                 rows = _case_rows(rate_cases)
                 await _insert(url, rows)
-                seconds, cpu = await _drain(url, simulator.url, len(rows), concurrency)
+                seconds, cpu, _ = await _drain(url, simulator.url, len(rows), concurrency)
                 rate = len(rows) / seconds
                 report.add(
                     f"Delivered events/s, one worker, {len(rows):,} events",
@@ -190,14 +214,15 @@ async def measure(*, rate_cases: int, backlog_cases: int, concurrency: int = 32)
                 backlog = _case_rows(backlog_cases)
                 insert_seconds = await _insert(url, backlog)
                 sim_cpu = simulator.cpu_seconds()
-                drain_seconds, drain_cpu = await _drain(url, simulator.url, len(backlog), concurrency)
+                drain_seconds, drain_cpu, pg_cpu = await _drain(url, simulator.url, len(backlog), concurrency)
                 sim_cpu = simulator.cpu_seconds() - sim_cpu
+                pg = "" if pg_cpu is None else f", PostgreSQL CPU {pg_cpu:.1f} s"
                 target = TARGET_DRAIN_SECONDS * len(backlog) / 100_000
                 report.add(
                     f"Drain of a {len(backlog):,}-event backlog, one worker",
                     f"{drain_seconds:.1f} s ({len(backlog) / drain_seconds:,.0f} events/s, "
                     f"{len(backlog) / drain_cpu:,.0f} per CPU-second of the worker; worker CPU {drain_cpu:.1f} s, "
-                    f"simulator CPU {sim_cpu:.1f} s)",
+                    f"simulator CPU {sim_cpu:.1f} s{pg})",
                     f"< {target:.0f} s",
                     drain_seconds < target,
                 )
