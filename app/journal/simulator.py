@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import random
+from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass
 from types import SimpleNamespace
@@ -110,11 +111,18 @@ def _problem(p: SimProblem, headers: dict[str, str] | None = None) -> Response:
     return Response(p.status, _dumps(p.document()), _PROBLEM_JSON, headers)
 
 
-class Simulator:
-    """State, idempotency records, fault dice and counters of one simulator app."""
+# Idempotency records kept (the oldest go first): a retry comes within minutes of its first
+# try, and the records are most of a long drain's memory (about 0.7 kB each).
+MAX_KEYS = 50_000
 
-    def __init__(self, faults: SimulatorFaults) -> None:
+
+class Simulator:
+    """State, idempotency records (the `max_keys` most recent), fault dice and counters of one
+    simulator app."""
+
+    def __init__(self, faults: SimulatorFaults, max_keys: int = MAX_KEYS) -> None:
         self.faults = faults
+        self.max_keys = max_keys
         self.reset()
 
     def set_faults(self, faults: SimulatorFaults) -> None:
@@ -125,6 +133,7 @@ class Simulator:
     def reset(self) -> None:
         self.store = SimStore()
         self._keys: dict[str, _Stored] = {}
+        self._key_order: deque[str] = deque()  # (popping a dict's first key walks its holes)
         self._in_flight: set[str] = set()
         self.counters: dict[str, Any] = {
             "requests": 0,
@@ -192,6 +201,9 @@ class Simulator:
                 return _problem(p)  # not stored: a retry is evaluated afresh
             content = _dumps(payload)
             self._keys[key] = _Stored(fingerprint, status, content)
+            self._key_order.append(key)
+            if len(self._key_order) > self.max_keys:  # the oldest record goes
+                del self._keys[self._key_order.popleft()]
             self.counters["writes_applied"] += 1
         finally:
             self._in_flight.discard(key)
@@ -384,9 +396,9 @@ class SimulatorApp:
             return _internal_error()
 
 
-def create_simulator_app(faults: SimulatorFaults | None = None) -> SimulatorApp:
+def create_simulator_app(faults: SimulatorFaults | None = None, *, max_keys: int = MAX_KEYS) -> SimulatorApp:
     """The simulator as an ASGI app; each app has its own state."""
-    return SimulatorApp(Simulator(faults or SimulatorFaults()))
+    return SimulatorApp(Simulator(faults or SimulatorFaults(), max_keys))
 
 
 def run_simulator(host: str, port: int, faults: SimulatorFaults) -> None:

@@ -1,10 +1,12 @@
 """The simulator's memory stays flat: it keeps the most recently used records, and a record it let
-go of still takes writes (its ref was handed out), so a long drain never fails for its sake."""
+go of still takes writes (its ref was handed out), so a long drain never fails for its sake; it
+keeps the most recent idempotency records."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import httpx
 import pytest
 
 from app.journal.sim_store import (
@@ -15,6 +17,7 @@ from app.journal.sim_store import (
     SimProblem,
     SimStore,
 )
+from app.journal.simulator import create_simulator_app
 
 # Skatteverket's test personnummer.
 PNRS = ["199003012391", "198507012394", "195201161857", "194401012390", "200504012394"]
@@ -69,3 +72,17 @@ def test_a_case_keeps_its_last_entries() -> None:
         store.add_entry(case_ref, ENTRY)
     assert len(store.cases[case_ref].entries) == MAX_ENTRIES
     assert len(store.cases[case_ref].history) == MAX_ENTRIES
+
+
+async def test_it_keeps_the_most_recent_idempotency_records() -> None:
+    app = create_simulator_app(max_keys=2)
+    body = {"personnummer": PNRS[0], "name": "Testperson"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim") as client:
+        for key in ("k1", "k2", "k3", "k3", "k2"):  # k3 and k2 replay; k1 was let go of
+            response = await client.post("/persons", json=body, headers={"Idempotency-Key": key})
+            assert response.status_code in (200, 201)
+        counters = app.state.simulator.counters
+        assert counters["writes_applied"] == 3 and counters["replays"] == 2
+        assert list(app.state.simulator._keys) == ["k2", "k3"]
+        await client.post("/persons", json=body, headers={"Idempotency-Key": "k1"})  # taken as new
+        assert counters["writes_applied"] == 4
