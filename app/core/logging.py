@@ -178,6 +178,7 @@ def configure_logging(fmt: LogFormat, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     for name in _QUIET_LIBRARIES:
         logging.getLogger(name).setLevel(logging.WARNING)
+    _AccessLine.configure(fmt, logging.getLevelName(level) <= logging.INFO)
     _configured = True
 
 
@@ -231,14 +232,51 @@ class RequestContextMiddleware:
             route = getattr(scope.get("route"), "path", "unmatched")
             seconds = time.perf_counter() - started
             observe_request(scope["method"], route, status, seconds)
-            access_log.info(
-                "request",
-                method=scope["method"],
-                route=route,
-                status=status,
-                duration_ms=round(seconds * 1000, 2),
-            )
+            if _AccessLine.direct:
+                _AccessLine.write(request_id, scope["method"], route, status, round(seconds * 1000, 2))
+            elif _AccessLine.enabled:
+                access_log.info(
+                    "request",
+                    method=scope["method"],
+                    route=route,
+                    status=status,
+                    duration_ms=round(seconds * 1000, 2),
+                )
             structlog.contextvars.clear_contextvars()
+
+
+class _AccessLine:
+    """The access line of a request. In the JSON format it is rendered here, directly: the same
+    line the processors make of `access_log.info("request", ...)` (the fields, the request id
+    from the context, the level and the time; a test holds the two equal), at a fraction
+    of the cost (some 60 µs of a 350 µs summary check went to the processor chain). Its values
+    are the service's own, except the method, which is masked unless it is a standard one."""
+
+    direct = False
+    enabled = True
+    _stamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+
+    @classmethod
+    def configure(cls, fmt: LogFormat, enabled: bool) -> None:
+        cls.enabled = enabled
+        cls.direct = enabled and fmt is LogFormat.json
+
+    @classmethod
+    def write(cls, request_id: str, method: str, route: str, status: int, duration_ms: float) -> None:
+        line: dict[str, Any] = {
+            "method": method if method in _STANDARD_METHODS else mask_identity_numbers(method),
+            "route": route,
+            "status": status,
+            "duration_ms": duration_ms,
+            "event": "request",
+            "request_id": request_id,
+            "level": "info",
+        }
+        cls._stamper(None, "info", line)
+        print(orjson.dumps(line, default=str).decode(), file=sys.stderr, flush=True)
+
+
+_STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

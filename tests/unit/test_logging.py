@@ -130,3 +130,32 @@ def test_the_command_line_logs_an_uncaught_exception_masked(
     err = capsys.readouterr().err
     assert "uncaught_exception" in err and "Traceback" in err
     assert PNR not in err and "'[personnummer]'" in err
+
+
+@pytest.mark.parametrize("method", ["POST", f"X{PNR[2:8]}-{PNR[8:]}"])
+def test_the_direct_access_line_is_the_pipelines_line(method: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from app.core.logging import _AccessLine, access_log
+
+    configure_logging(LogFormat.json)
+    assert _AccessLine.direct
+    structlog.contextvars.bind_contextvars(request_id="abc-123")
+    try:
+        access_log.info("request", method=method, route="/v1/eligibility/check", status=200, duration_ms=1.25)
+        _AccessLine.write("abc-123", method, "/v1/eligibility/check", 200, 1.25)
+    finally:
+        structlog.contextvars.clear_contextvars()
+    piped, direct = (json.loads(line) for line in capsys.readouterr().err.splitlines())
+    assert piped.pop("timestamp")[:10] == direct.pop("timestamp")[:10]
+    assert list(piped.items()) == list(direct.items())
+    assert PNR[2:8] not in direct["method"]
+
+
+def test_the_access_line_follows_the_level_and_format(capsys: pytest.CaptureFixture[str]) -> None:
+    from app.core.logging import _AccessLine
+
+    configure_logging(LogFormat.console)
+    assert not _AccessLine.direct and _AccessLine.enabled
+    configure_logging(LogFormat.json, "WARNING")
+    assert not _AccessLine.direct and not _AccessLine.enabled
+    configure_logging(LogFormat.json)
+    assert _AccessLine.direct
