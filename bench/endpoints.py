@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -297,9 +299,9 @@ def _run_blocking(url: str, config: RunConfig, seconds: float) -> _Results:
             offsets[pair.name] = _check(pair.target, pair.expect, CHECKED_QUICK if config.quick else None)
         for name, target in bare_targets.items():
             _check(target, 201 if name == "insert" else 200)
-        # Warm-up: every endpoint, briefly (caches, statement caches, the pool's connections).
-        for name, target in [*bare_targets.items(), *((p.name, p.target) for p in pairs)]:
-            run(name, target, warm_up=True)
+        # Warm-up: every endpoint, briefly (caches, statement caches, the pool's connections), all
+        # at once: nothing is measured, so they need not take turns.
+        _at_once(run, [*bare_targets.items(), *((p.name, p.target) for p in pairs)])
         bare_measured = {name: Measured() for name in bare_targets}
         measured = {pair.name: Measured() for pair in pairs}
         for _ in range(ROUNDS):
@@ -317,13 +319,20 @@ def _run_blocking(url: str, config: RunConfig, seconds: float) -> _Results:
         bare_server.stop()
         two = []
         _, pairs2 = _targets(two_server.url, "", note_tokens, open_tokens, case_ids)
+        _at_once(run, [(pair.name, pair.target) for pair in pairs2[:3]])
         for pair in pairs2[:3]:
-            run(pair.name, pair.target, warm_up=True)
             # At least 2 s: each of the two processes fills its own pool and statement caches, and
             # the first second of a quick run is still uneven.
             result = run(pair.name, pair.target, run_seconds=max(2.0, seconds))
             two.append((pair.name, measured[pair.name].median, result))
     return _Results([(p, measured[p.name], bare_measured[p.bare]) for p in pairs], open_loop, two, rss, bare_rss, tool)
+
+
+def _at_once(run: Callable[..., load.LoadResult], targets: list[tuple[str, load.Target]]) -> None:
+    """A warm-up run of every target at the same time (each its own load generator)."""
+    with ThreadPoolExecutor(len(targets)) as pool:
+        for done in [pool.submit(run, name, target, warm_up=True) for name, target in targets]:
+            done.result()
 
 
 def _report(report: SectionReport, r: _Results, config: RunConfig, seconds: float, label: str) -> None:
