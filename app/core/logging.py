@@ -211,7 +211,7 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_request_id(scope) or os.urandom(16).hex()  # 128 random bits, as hex
         scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        bound = structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
 
@@ -242,7 +242,9 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round(seconds * 1000, 2),
                 )
-            structlog.contextvars.clear_contextvars()
+            # Back to what the task had (nothing): `clear_contextvars` would walk every context
+            # variable of the task, the libraries' too, on every request.
+            structlog.contextvars.reset_contextvars(**bound)
 
 
 class _AccessLine:
