@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Delete, and_, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.journal.models import FINISHED_EVENTS, UNFINISHED_EVENTS, JournalLink, OutboxEvent
@@ -13,23 +13,33 @@ from app.kit.bulk import in_ids
 
 
 async def erase_aggregates(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> int:
+    """One statement per aggregate type (and, for the outbox on PostgreSQL, per partial index by
+    aggregate), each of the shape its index answers. An OR of them is not: PostgreSQL folds
+    `(unfinished AND x) OR (finished AND x)` into `x`, which neither partial index covers, and
+    scanned the whole outbox for every batch (a quadratic disposal)."""
     removed = 0
-    for model in (OutboxEvent, JournalLink):
-        conditions = []
-        if case_ids:
-            conditions.append(and_(model.aggregate_type == "case", in_ids(session, model.aggregate_id, case_ids)))
-        if person_ids:
-            conditions.append(and_(model.aggregate_type == "person", in_ids(session, model.aggregate_id, person_ids)))
-        if not conditions:
-            return 0
-        where = or_(*conditions)
-        if model is OutboxEvent and session.get_bind().dialect.name == "postgresql":
-            # The outbox's indexes by aggregate are partial (unfinished / finished events): each
-            # half of the condition states one's predicate, so both are used (never a table scan).
-            where = or_(and_(UNFINISHED_EVENTS, where), and_(FINISHED_EVENTS, where))
-        result = await session.execute(delete(model).where(where).execution_options(synchronize_session=False))
-        removed += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    for aggregate_type, ids in (("case", case_ids), ("person", person_ids)):
+        if not ids:
+            continue
+        halves = (UNFINISHED_EVENTS, FINISHED_EVENTS) if postgresql else (None,)
+        for half in halves:
+            where = and_(OutboxEvent.aggregate_type == aggregate_type, in_ids(session, OutboxEvent.aggregate_id, ids))
+            if half is not None:
+                where = and_(half, where)
+            removed += await _delete(session, delete(OutboxEvent).where(where))
+        removed += await _delete(
+            session,
+            delete(JournalLink).where(
+                JournalLink.aggregate_type == aggregate_type, in_ids(session, JournalLink.aggregate_id, ids)
+            ),
+        )
     return removed
+
+
+async def _delete(session: AsyncSession, statement: Delete) -> int:
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def case_refs(session: AsyncSession, case_ids: Collection[str]) -> dict[str, str]:
