@@ -123,6 +123,34 @@ class Item(NamedTuple):
     rule: str
 
 
+class _Claims:
+    """Where a batch's claim starts reading the pending items of a list (`id > floor`).
+
+    Every item below the first of the oldest batch still in flight (with none in flight: up to
+    the last item claimed) is done, held or changed. A claim that read the pending items from the
+    start would step over the index entries every earlier batch left behind (their items were
+    pending when indexed), a batch more each time: quadratic at a million files. After a batch
+    rolled back its items are pending again, and claims read from the start once more."""
+
+    def __init__(self) -> None:
+        self._in_flight: dict[int, int] = {}  # batch token -> its first item id
+        self._claimed_to = 0
+        self._rolled_back = False
+
+    def floor(self) -> int:
+        if self._rolled_back:
+            return 0
+        return min(self._in_flight.values(), default=self._claimed_to + 1) - 1
+
+    def claimed(self, token: int, items: list[Item]) -> None:
+        self._in_flight[token] = items[0].id
+        self._claimed_to = max(self._claimed_to, items[-1].id)
+
+    def settled(self, token: int, *, committed: bool) -> None:
+        if self._in_flight.pop(token, None) is not None and not committed:
+            self._rolled_back = True
+
+
 class DigestMismatch(Exception):
     """The list's items are not the version that was approved."""
 
@@ -260,11 +288,14 @@ class DisposalRunner:
                     select(CommitteeRow.name).where(CommitteeRow.id == listed.committee)
                 )
             handled = await self._handled(listed.id)
+            claims = _Claims()
 
             async def work() -> None:
                 nonlocal handled
                 while not self.should_stop():  # stop between batches; the next start resumes
-                    outcome = await self._batch_with_retries(run.id, listed, policy, committee_name or listed.committee)
+                    outcome = await self._batch_with_retries(
+                        run.id, listed, policy, committee_name or listed.committee, claims
+                    )
                     if outcome is None:
                         return
                     handled += outcome.items
@@ -411,11 +442,16 @@ class DisposalRunner:
         return go, held, changed
 
     async def _batch_with_retries(
-        self, run_id: str, listed: DisposalListRow, policy: CommitteeDisposalPolicy, committee_name: str
+        self,
+        run_id: str,
+        listed: DisposalListRow,
+        policy: CommitteeDisposalPolicy,
+        committee_name: str,
+        claims: _Claims,
     ) -> _BatchOutcome | None:
         for attempt in range(1, _BATCH_ATTEMPTS + 1):
             try:
-                return await self._batch(run_id, listed, policy, committee_name)
+                return await self._batch(run_id, listed, policy, committee_name, claims)
             except IntegrityError:
                 # A hold (or a new entry) arrived on a file of this batch while it ran: the batch is
                 # rolled back and made again, and the check then sees it.
@@ -425,15 +461,23 @@ class DisposalRunner:
         return None  # pragma: no cover
 
     async def _batch(
-        self, run_id: str, listed: DisposalListRow, policy: CommitteeDisposalPolicy, committee_name: str
+        self,
+        run_id: str,
+        listed: DisposalListRow,
+        policy: CommitteeDisposalPolicy,
+        committee_name: str,
+        claims: _Claims,
     ) -> _BatchOutcome | None:
         staged: PackageResult | None = None
+        token = object()
+        committed = False
         async with self.db.sessions() as session:
             try:
                 async with session.begin():
-                    items = await self._pending(session, listed.id, lock=True)
+                    items = await self._pending(session, listed.id, after=claims.floor(), lock=True)
                     if not items:
                         return None
+                    claims.claimed(id(token), items)
                     go, held, changed = await self._check(session, listed, policy, items)
                     transfer = [i for i in go if i.action == DisposalAction.ARCHIVE_TRANSFER]
                     if transfer:
@@ -446,10 +490,13 @@ class DisposalRunner:
                     outcome = await self._record(session, run, batch, go, held, changed, staged)
                     if self.hooks.before_commit:
                         self.hooks.before_commit(batch)
+                committed = True
             except BaseException:
                 if staged is not None:
                     _remove(staged.path)
                 raise
+            finally:
+                claims.settled(id(token), committed=committed)
         if staged is not None:
             self._publish(staged.name)
         metrics.record_batch(outcome)
