@@ -155,12 +155,20 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
 
         # A page row names cases of many files, so batches running at once may both rewrite it:
         # the second one's DELETE would skip the row the first deleted and not see the first's
-        # copy, which keeps the second's ids. One rewriter at a time (until the batch commits; the
-        # run row serialises the batches' tails anyway), and this statement's snapshot, taken after
-        # the lock, sees the copy.
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_REWRITE_LOCK})
-        columns = ", ".join(kept)
+        # copy, which keeps the second's ids. One rewriter at a time (until the batch commits), and
+        # this statement's snapshot, taken after the lock, sees the copy. Only a batch whose ids a
+        # page row names takes the lock: a row naming them, the original or a committed copy, is
+        # in the count's snapshot; the rows of single accesses lose both ids in their copies, so
+        # no batch rewrites them twice. (Taken by every batch, the lock made the batches' most
+        # expensive statement and their commits one at a time.)
         cases_, persons_ = "(SELECT CAST(:cases AS VARCHAR[]))", "(SELECT CAST(:persons AS VARCHAR[]))"
+        arrays = (bindparam("cases", cases, type_=ARRAY(String)), bindparam("persons", persons, type_=ARRAY(String)))
+        pages = text(  # counted, not EXISTS: a first-row plan would walk the trail hoping for an early match
+            f"SELECT count(*) FROM audit_records WHERE case_ids && {cases_} OR person_ids && {persons_}"
+        ).bindparams(*arrays)
+        if await session.scalar(pages):
+            await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _AUDIT_REWRITE_LOCK})
+        columns = ", ".join(kept)
         statement = text(
             f"WITH gone AS (DELETE FROM audit_records WHERE case_id = ANY(CAST({cases_} AS VARCHAR[])) "
             f"OR person_id = ANY(CAST({persons_} AS VARCHAR[])) "
@@ -168,7 +176,7 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
             f"INSERT INTO audit_records (id, {columns}, case_ids, person_ids) "
             f"SELECT gen_random_uuid()::text, {columns}, {remaining('case_ids', 'cases')}, "
             f"{remaining('person_ids', 'persons')} FROM gone"
-        ).bindparams(bindparam("cases", cases, type_=ARRAY(String)), bindparam("persons", persons, type_=ARRAY(String)))
+        ).bindparams(*arrays)
         async with audit_deletion(session, "disposal"):
             result = await session.execute(statement)
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
