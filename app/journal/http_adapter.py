@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
+import orjson
 
 from app.core.tracing import journal_span, outbound_headers
 from app.journal.port import (
@@ -67,7 +68,8 @@ class RawResponse:
         return 200 <= self.status_code < 300
 
     def json(self) -> Any:
-        return json.loads(self.content)
+        # orjson: a third of json.loads' CPU for the journal's answers (its errors are ValueErrors).
+        return orjson.loads(self.content)
 
 
 class NoResponse(Exception):
@@ -258,6 +260,8 @@ class HttpJournalSystem:
             "Content-Type": content_type,
             "Accept": _ACCEPT,
         }
+        # The standard library's bytes (a retry must send what an earlier version sent: a journal
+        # system may compare bodies byte for byte under one Idempotency-Key).
         content = json.dumps(body, ensure_ascii=False).encode()
         with journal_span(op) as span:
             headers.update(outbound_headers())  # inside the span: its traceparent
