@@ -671,9 +671,13 @@ async def _known_refs(
     ]
     if not wanted:
         return {}
+    # Both key columns, so the primary key (aggregate_type, aggregate_id) finds them: by the id
+    # alone it is a scan of every link, one per identified case and person ever delivered.
     rows = await session.execute(
         select(LINKS.c.aggregate_type, LINKS.c.aggregate_id, LINKS.c.external_ref).where(
-            _in(LINKS.c.aggregate_id, [agg_id for _, agg_id in wanted], pg), LINKS.c.external_ref.is_not(None)
+            _in(LINKS.c.aggregate_type, sorted({agg_type for agg_type, _ in wanted}), pg),
+            _in(LINKS.c.aggregate_id, [agg_id for _, agg_id in wanted], pg),
+            LINKS.c.external_ref.is_not(None),
         )
     )
     keys = set(wanted)

@@ -1,7 +1,7 @@
 """Every query on a growing table has an index, and the planner takes it with stale statistics.
 
 A database of its own is filled with 100,000 cases (a third identified, with their persons),
-100,000 audit records and 100,000 outbox events (most delivered), with autovacuum off for its
+100,000 audit records, 100,000 outbox events (most delivered) and 100,000 journal links, with autovacuum off for its
 tables, as on machines where it is off, so PostgreSQL plans with stale statistics: none at all
 (never analysed), or those of a young database (analysed once on a few rows, then grown). Each
 query is captured as the service's code sends it (statement and parameters) and explained
@@ -38,7 +38,7 @@ from app.journal.outbox import purge_delivered
 from tests.conftest import PG_HOST, PG_PORT, PG_USER, _pg_admin, run_migrations
 
 N = 100_000
-BIG_TABLES = ("cases", "audit_records", "outbox_events", "persons")
+BIG_TABLES = ("cases", "audit_records", "outbox_events", "persons", "journal_links")
 T0 = "2025-01-01 00:00:00+00"
 
 # Rows for i in 1..N. Four committees of five units each; twelve interventions; statuses mostly
@@ -72,6 +72,8 @@ SELECT {uuid_e}, 'case', {uuid_c}, 'c' || (i % 4), 'case.note_added', '{{}}',
        CASE WHEN i % 100 = 0 THEN 'pending' WHEN i % 1000 = 1 THEN 'dead' ELSE 'delivered' END, 0, {at}, {at},
        CASE WHEN i % 100 <> 0 AND i % 1000 <> 1 THEN {at} END
 FROM ids;
+INSERT INTO journal_links (aggregate_type, aggregate_id, external_ref, sync_state, updated_at)
+SELECT 'case', {uuid_c}, 'C' || i, 'delivered', {at} FROM ids;
 """
 _PG = {
     "uuid_p": "md5('p' || i)::uuid::text",
@@ -163,7 +165,14 @@ async def plan_db(
             async with db.engine.begin() as connection:
                 await connection.exec_driver_sql("ANALYZE")
                 await connection.exec_driver_sql("INSERT INTO audit_delete_grants VALUES ('plans', 'tests')")
-                for table in ("outbox_events", "audit_records", "cases", "persons", "audit_delete_grants"):
+                for table in (
+                    "outbox_events",
+                    "audit_records",
+                    "cases",
+                    "persons",
+                    "journal_links",
+                    "audit_delete_grants",
+                ):
                     await connection.exec_driver_sql(f"DELETE FROM {table}")
         await _fill_postgresql(db, N)
         yield db
