@@ -139,6 +139,17 @@ ORDER BY e.seq
 LIMIT :batch_size
 """
 
+# For the claim's transaction only: no sort, no hash or merge join unless there is no other way.
+# With stale statistics (autovacuum off, or a young database) PostgreSQL planned the heads as a
+# join of every unfinished event, sorted, then cut to the batch: a claim costing in proportion to
+# the backlog. Without sorts and those joins the one plan left is the one meant: the open events
+# in `seq` order off their partial index, each probed on the index by aggregate, stopping when
+# the batch is full.
+_PLANNER = text(
+    "SELECT set_config('enable_sort', 'off', true), set_config('enable_hashjoin', 'off', true), "
+    "set_config('enable_mergejoin', 'off', true)"
+)
+
 _ROW_COLUMNS: dict[str, TypeEngine[Any]] = {
     "seq": Integer(),
     "id": String(),
@@ -306,6 +317,8 @@ class Dispatcher:
         expires_at = now + dt.timedelta(seconds=self.lease_seconds)
         pg = self.db.is_postgresql
         async with self.db.sessions() as session, session.begin():
+            if pg:  # plans that hold without statistics (see _PLANNER)
+                await session.execute(_PLANNER)
             heads_sql = _HEADS_SQL + ("FOR UPDATE OF e SKIP LOCKED" if pg else "")
             heads_stmt = (
                 text(heads_sql)
