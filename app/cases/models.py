@@ -344,7 +344,7 @@ class AuditRecordRow(Base):
         Index("ix_audit_records_case_id", "case_id"),
         Index("ix_audit_records_person_id", "person_id"),
         # A page row's ids: GIN on PostgreSQL (`@>` and `&&` find the rows naming an id), over the
-        # rows that have lists only (0018) and without a pending list (0019: lookups never scan
+        # rows that have lists only (0020) and without a pending list (0019: lookups never scan
         # one, which grows while autovacuum is off); on SQLite a plain index that narrows an id's
         # search to the page rows.
         *(

@@ -6,7 +6,7 @@ de-identified copy disposal writes (thousands per batch), goes into both. Partia
 NULL`: `@>` and `&&` imply it, so both still find the page rows) they hold the page rows only;
 `fastupdate = off` as 0019 set it. PostgreSQL only (SQLite's plain indexes stay).
 
-Revision ID: 0018
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-12-01
 """
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0018"
+revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
