@@ -33,7 +33,7 @@ from app.core.auth import Caller
 from app.core.db import new_id
 from app.journal import events
 from app.journal.events import EventKind
-from app.journal.models import FINISHED, JournalLink, OutboxAction, OutboxEvent
+from app.journal.models import UNFINISHED_EVENTS, JournalLink, OutboxAction, OutboxEvent
 from app.kit.clock import now as utcnow
 
 # Rebuilds an event's payload from the current rows: (session, kind, payload) -> payload or None.
@@ -94,7 +94,7 @@ class OutboxOperator:
                         OutboxEvent.aggregate_type == event.aggregate_type,
                         OutboxEvent.aggregate_id == event.aggregate_id,
                         OutboxEvent.seq > event.seq,
-                        OutboxEvent.status.not_in(FINISHED),
+                        UNFINISHED_EVENTS,  # a literal, so a generic plan can use the partial index
                     )
                     .order_by(OutboxEvent.seq)
                     .with_for_update()
@@ -169,7 +169,7 @@ class OutboxOperator:
                     .where(
                         OutboxEvent.aggregate_type == event.aggregate_type,
                         OutboxEvent.aggregate_id == event.aggregate_id,
-                        OutboxEvent.status.not_in(FINISHED),
+                        UNFINISHED_EVENTS,  # a literal, so a generic plan can use the partial index
                     )
                     .distinct()
                 )
