@@ -22,6 +22,7 @@ from app.cases.models import (
     UnitProcessRow,
 )
 from app.core.auth import Caller
+from app.core.batch import row_version
 from app.journal.links import STATE_AFTER_AN_EVENT, state_params
 
 
@@ -107,6 +108,12 @@ def _case_by_id(*, for_update: bool, with_entries: bool) -> Select[CaseRow]:
     return query
 
 
+# A case by its id with its row's version (PostgreSQL's `xmin`), built once.
+_VERSIONED_CASE = select(CaseRow, row_version(cast(Table, CaseRow.__table__))).where(
+    CaseRow.id == bindparam("case_id", type_=String())
+)
+
+
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -122,6 +129,15 @@ class CaseRepository:
         case = (await self.session.scalars(query, {"case_id": case_id})).one_or_none()
         # Seed 004: another unit's case is answered as one that does not exist.
         return case if case is not None and case.committee == caller.committee and case.unit == caller.unit else None
+
+    async def get_versioned(self, case_id: str, caller: Caller) -> tuple[CaseRow, str] | None:
+        """A case, unlocked, with the version of its row as read (PostgreSQL), for a write guarded
+        by that version (`write_pending(..., guard=(case, version))`)."""
+        row = (await self.session.execute(_VERSIONED_CASE, {"case_id": case_id})).one_or_none()
+        if row is None:
+            return None
+        case, version = row
+        return (case, version) if case.committee == caller.committee and case.unit == caller.unit else None
 
     async def page(
         self,

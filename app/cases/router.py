@@ -253,7 +253,8 @@ async def add_note(
     text may name in `known_identity`, and their names (and anything else given there) are removed
     before the note is stored. `known_identity` itself is never stored.
     """
-    written = await service.add_note(case_id, body)
+    # Without an idempotency record to commit with it, the note is the request's only write.
+    written = await service.add_note(case_id, body, alone=_idempotency is None)
     response.headers["Location"] = _case_url(written)
     return NoteResultDoc.model_validate(
         {**(await _fields(service, written, catalog)), "note": NoteDoc.of(written.notes[0])}

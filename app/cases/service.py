@@ -60,8 +60,8 @@ from app.catalog.domain import DocumentationRule
 from app.catalog.snapshot import CatalogSnapshot
 from app.core.auth import Caller
 from app.core.batch import write_pending
-from app.core.db import new_id
-from app.core.errors import NOT_FOUND, ProblemError
+from app.core.db import new_id, statements_alone
+from app.core.errors import CONFLICT, NOT_FOUND, ProblemError
 from app.eligibility.rules import Verdict
 from app.eligibility.service import EligibilityService
 from app.journal.links import SyncState, state_of
@@ -70,6 +70,9 @@ from app.kit.clock import now, today
 
 # The session cap counts the person's sessions of the intervention in cases opened this far back.
 DEFAULT_CAP_WINDOW_MONTHS = 12
+# A write guarded by the version of the case it read is tried this often while the case keeps
+# changing under it (each failed try means another write to the case succeeded).
+GUARDED_ATTEMPTS = 20
 
 
 @dataclass
@@ -92,6 +95,12 @@ class Written:
 def _not_found() -> ProblemError:
     # Another unit's case is answered exactly like a case that does not exist.
     return ProblemError(NOT_FOUND, "No case with this id is visible to the calling unit.")
+
+
+def _open(case: CaseRow) -> CaseRow:
+    if case.status == CaseStatus.closed:
+        raise ProblemError(CASE_CLOSED, "The case is closed; it takes no further entries.")
+    return case
 
 
 def _dated(field_name: str, day: dt.date, *, not_before: dt.date, what: str) -> list[tuple[str, str, str]]:
@@ -290,8 +299,32 @@ class CaseService:
 
     # --- entries ---------------------------------------------------------------------------------
 
-    async def add_note(self, case_id: str, body: NoteAddIn) -> Written:
-        case = await self._open_case(case_id)
+    async def add_note(self, case_id: str, body: NoteAddIn, *, alone: bool = False) -> Written:
+        """`alone`: the note is all the request writes (no idempotency record commits with it).
+        On PostgreSQL it is then one statement that is its own transaction: the case is read
+        without a lock, and the note, the case's new state, the event and the audit row are
+        written only if the case is still as read (else it is read again), so the request costs
+        two round trips, not a BEGIN, a locking read, the write and a COMMIT."""
+        if alone and await statements_alone(self.session):
+            for _attempt in range(GUARDED_ATTEMPTS):
+                found = await self.cases.get_versioned(case_id, self.caller)
+                if found is None:
+                    raise _not_found()
+                written = await self._add_note(_open(found[0]), body, found[1])
+                if written is not None:
+                    return written
+            raise ProblemError(
+                CONFLICT,
+                "The case kept changing while the note was written; nothing was written. Retry.",
+                headers={"Retry-After": "1"},
+            )
+        written = await self._add_note(await self._open_case(case_id), body, None)
+        assert written is not None  # an unguarded write always happens
+        return written
+
+    async def _add_note(self, case: CaseRow, body: NoteAddIn, version: str | None) -> Written | None:
+        """The note on `case`, locked, or read unlocked as `version` (None when the case changed
+        since: nothing was written)."""
         errors = _dated("occurred_on", body.occurred_on, not_before=case.opened_on, what="opening_date")
         if errors:
             raise invalid_fields(*errors)
@@ -305,10 +338,13 @@ class CaseService:
         # state, in one round trip.
         identified = case.identity == Identity.identified
         then = AFTER_AN_ENTRY if identified else None
-        result = await write_pending(self.session, then, after_an_entry_params(case))
+        guard = None if version is None else (case, version)
+        result = await write_pending(self.session, then, after_an_entry_params(case), guard=guard)
         row = None if result is None else result.one()
-        journal = None if row is None else state_of(row)
-        number = None if row is None else row.personnummer
+        if guard is not None and not (row is not None and row.guard_held):
+            return None
+        journal = state_of(row) if identified and row is not None else None
+        number = row.personnummer if identified and row is not None else None
         return Written(
             case, scrubber.redactions, notes=[note], journal=journal, journal_known=True, personnummer=number
         )
@@ -458,9 +494,7 @@ class CaseService:
         case = await self.cases.get(case_id, self.caller, for_update=True)
         if case is None:
             raise _not_found()
-        if case.status == CaseStatus.closed:
-            raise ProblemError(CASE_CLOSED, "The case is closed; it takes no further entries.")
-        return case
+        return _open(case)
 
     def _scrubber(self, case: CaseRow, known: list[IdentityIn]) -> Scrubber:
         rule = DocumentationRule(case.documentation_rule)

@@ -12,6 +12,12 @@ What the ORM would have filled in is filled in here: Python-side column defaults
 attributes left unset, and `onupdate` values of changed rows. Columns with server defaults (an
 outbox event's `seq` and times) are left to the database. The objects are detached afterwards,
 keeping their values for the response.
+
+A guarded write (`guard`, PostgreSQL) is one that read a row without locking it: it is applied
+only if that row is still the version that was read (its `xmin`), and then it locks the row, as
+a `SELECT ... FOR UPDATE` before it would have; otherwise nothing of it is written and the
+caller reads again. Sent alone (the connection in autocommit), such a statement is its own
+transaction: no BEGIN and no COMMIT round trip.
 """
 
 from __future__ import annotations
@@ -19,7 +25,8 @@ from __future__ import annotations
 import functools
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, inspect, literal, select, update
+import sqlalchemy as sa
+from sqlalchemy import Table, Text, bindparam, exists, func, insert, inspect, literal, literal_column, select, update
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
@@ -84,7 +91,9 @@ def _update_values(obj: Base, mapper: Mapper[Any]) -> dict[str, Any]:
     return values
 
 
-# A write's shape: per row, ("insert" | "update", table, the columns it sets).
+# A write's shape: per row, ("insert" | "update" | "guard", table, the columns it sets). A guard
+# row ("guard": the row read unlocked, with no change of its own; or a guarded "update") comes
+# first; every other row of the write depends on it.
 _Shape = tuple[tuple[str, Table, tuple[str, ...]], ...]
 _Write = tuple[str, Table, dict[str, Any]]  # an update's values hold its primary key too
 
@@ -94,9 +103,9 @@ def _table_order() -> dict[Table, int]:
     return {table: n for n, table in enumerate(Base.metadata.sorted_tables)}
 
 
-def _pending(session: AsyncSession) -> list[_Write]:
+def _pending(session: AsyncSession, guard: Base | None = None) -> list[_Write]:
     """The session's new rows (by dependency, then in the order added) and changed rows, taken
-    out of the unit of work."""
+    out of the unit of work; `guard`'s row first (as a "guard" when it has no change)."""
     sync = session.sync_session
     order = _table_order()
     inserts: list[tuple[int, int, _Write]] = []
@@ -105,17 +114,26 @@ def _pending(session: AsyncSession) -> list[_Write]:
         table = cast(Table, state.mapper.local_table)
         inserts.append((order[table], state.insert_order, ("insert", table, _insert_values(obj, state.mapper))))
     writes = [write for _, _, write in sorted(inserts, key=lambda item: item[:2])]
-    for obj in list(sync.dirty):
+    guarded: list[_Write] = []
+    dirty = list(sync.dirty)
+    if guard is not None and guard not in dirty:
+        dirty.insert(0, guard)
+    for obj in dirty:
         mapper = inspect(obj).mapper
         values = _update_values(obj, mapper)
-        if values:
+        if values or obj is guard:
             table = cast(Table, mapper.local_table)
             for column in mapper.primary_key:
                 values[column.key] = getattr(obj, mapper.get_property_by_column(column).key)
-            writes.append(("update", table, values))
-    for obj in [*sync.new, *sync.dirty]:
-        sync.expunge(obj)
-    return writes
+            if obj is guard:
+                kind = "update" if len(values) > len(mapper.primary_key) else "guard"
+                guarded.append((kind, table, values))
+            else:
+                writes.append(("update", table, values))
+    for obj in {id(o): o for o in [*sync.new, *dirty]}.values():
+        if obj in sync:
+            sync.expunge(obj)
+    return guarded + writes
 
 
 def _one(kind: str, table: Table, columns: tuple[str, ...], prefix: str) -> Any:
@@ -130,7 +148,7 @@ def _one(kind: str, table: Table, columns: tuple[str, ...], prefix: str) -> Any:
 
 # Statements built once per shape (and per `then` query), then executed with new values: no
 # statement is constructed, and none compiled, per request.
-_STATEMENTS: dict[tuple[_Shape, int], Any] = {}
+_STATEMENTS: dict[tuple[_Shape, int, bool], Any] = {}
 _MAX_STATEMENTS = 256
 
 
@@ -142,15 +160,39 @@ def _chained(table: Table, columns: tuple[str, ...], prefix: str, previous: Any)
     return insert(table).from_select(list(columns), values)
 
 
-def _ctes(shape: _Shape) -> list[Any]:
+# The version of the guard row the write was computed from (PostgreSQL's `xmin`, as text).
+GUARD_VERSION = "guard_version"
+
+
+def _guard(kind: str, table: Table, columns: tuple[str, ...], prefix: str) -> Any:
+    """The guard row's statement: applied to (or, without a change, locking) the row only while
+    it is the version that was read; it returns the row's key then, and nothing otherwise."""
+    pk = [c.key for c in table.primary_key.columns]
+    unchanged = sa.cast(literal_column(f"{table.name}.xmin"), Text) == bindparam(GUARD_VERSION, type_=Text())
+    if kind == "update":
+        return _one("update", table, columns, prefix).where(unchanged).returning(table.c[pk[0]])
+    where = [table.c[c] == bindparam(prefix + c, type_=table.c[c].type) for c in pk]
+    return select(table.c[pk[0]]).where(*where, unchanged).with_for_update()
+
+
+def _ctes(shape: _Shape, guarded: bool) -> list[Any]:
     ctes: list[Any] = []
     last: dict[Table, Any] = {}  # the CTE of each table's latest row
+    guard = None
     for n, (kind, table, columns) in enumerate(shape):
         prefix = f"w{n}_"
+        if guarded and n == 0:  # the guard row: every other row is written only with it
+            guard = _guard(kind, table, columns, prefix).cte(f"w{n}")
+            ctes.append(guard)
+            continue
         if kind == "insert" and table in last:
             statement = _chained(table, columns, prefix, last[table])
+        elif kind == "insert" and guard is not None:
+            statement = _chained(table, columns, prefix, guard)
         else:
             statement = _one(kind, table, columns, prefix)
+            if guard is not None:  # another row's update: only with the guard's
+                statement = statement.where(exists(select(guard.c[0])))
         if kind == "insert":
             pk = list(table.primary_key.columns)
             statement = statement.returning(pk[0])
@@ -161,12 +203,16 @@ def _ctes(shape: _Shape) -> list[Any]:
     return ctes
 
 
-def _statement(shape: _Shape, then: Any) -> Any:
-    key = (shape, id(then))
+def _statement(shape: _Shape, then: Any, guarded: bool = False) -> Any:
+    key = (shape, id(then), guarded)
     statement = _STATEMENTS.get(key)
     if statement is None:
-        ctes = _ctes(shape)
-        statement = (then if then is not None else select(literal(1))).add_cte(*ctes)
+        ctes = _ctes(shape, guarded)
+        statement = then if then is not None else select(literal(1))
+        if guarded:  # whether the guard held: the guard row's CTE returned its key
+            held = select(func.count()).select_from(ctes[0]).scalar_subquery()
+            statement = statement.add_columns(held.label("guard_held"))
+        statement = statement.add_cte(*ctes)
         if len(_STATEMENTS) >= _MAX_STATEMENTS:
             _STATEMENTS.clear()
         _STATEMENTS[key] = statement
@@ -179,12 +225,22 @@ async def _execute_one(session: AsyncSession, write: _Write) -> None:
 
 
 async def write_pending(
-    session: AsyncSession, then: Any = None, then_params: dict[str, Any] | None = None
+    session: AsyncSession,
+    then: Any = None,
+    then_params: dict[str, Any] | None = None,
+    *,
+    guard: tuple[Base, str] | None = None,
 ) -> Result[Any] | None:
     """Write the session's pending inserts and updates in one round trip (PostgreSQL) and run
     `then`, a select built once (a module constant) whose values are bound by name from
     `then_params`. Returns the result of `then`, or None without one.
+
+    `guard`: (a row read without a lock, its version as read: `row_version`), PostgreSQL only.
+    The write happens only if the row is still that version; the result then has one row, with
+    `guard_held` beside `then`'s columns (1: written; 0: nothing was written, read again).
     """
+    if guard is not None:
+        return await _write_guarded(session, then, then_params, *guard)
     writes = _pending(session)
     if session.get_bind().dialect.name != "postgresql" or (not writes and then is not None):
         for write in writes:  # SQLite: a statement per row, compiled once per shape
@@ -201,3 +257,22 @@ async def write_pending(
         params.update({f"w{n}_{column}": value for column, value in values.items()})
     result = await session.execute(_statement(shape, then), params)
     return result if then is not None else None
+
+
+async def _write_guarded(
+    session: AsyncSession, then: Any, then_params: dict[str, Any] | None, row: Base, version: str
+) -> Result[Any]:
+    if session.get_bind().dialect.name != "postgresql":
+        raise ValueError("a guarded write is PostgreSQL's (its row versions)")
+    writes = _pending(session, row)
+    shape = tuple((kind, table, tuple(values)) for kind, table, values in writes)
+    params: dict[str, Any] = {**(then_params or {}), GUARD_VERSION: version}
+    for n, (_, _, values) in enumerate(writes):
+        params.update({f"w{n}_{column}": value for column, value in values.items()})
+    result: Result[Any] = await session.execute(_statement(shape, then, guarded=True), params)
+    return result
+
+
+def row_version(table: Table) -> Any:
+    """The column to select beside a row that a guarded write will depend on (PostgreSQL)."""
+    return sa.cast(literal_column(f"{table.name}.xmin"), Text).label("row_version")

@@ -220,6 +220,19 @@ class Database:
             await bind.dispose()
 
 
+async def statements_alone(session: AsyncSession) -> bool:
+    """Let each statement of `session` be its own transaction (PostgreSQL's autocommit), for a
+    request whose one write is a single statement: it then costs no BEGIN and no COMMIT round
+    trip, and the statement is still atomic. Only before the session's first statement, and only
+    on PostgreSQL; answers whether it did (else the session stays one transaction, as always).
+    The connection goes back to the pool with the default isolation restored by SQLAlchemy.
+    """
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return False
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    return True
+
+
 async def get_database(request: Request) -> Database:
     db: Database = request.app.state.db
     return db

@@ -25,9 +25,11 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.cases.audit import AUDIT_COMMITTEE_SCOPE, AuditRepository
+from app.cases.audit import AUDIT_COMMITTEE_SCOPE, AuditRepository, AuditTrail
 from app.cases.erasure import deidentify_audit, erase_cases, erase_persons, identified_case_ids, unreferenced_persons
 from app.cases.repository import CaseRepository
+from app.cases.schemas import NoteAddIn
+from app.cases.service import CaseService
 from app.core.auth import Caller
 from app.core.db import Database
 from app.journal.dispatcher import Dispatcher, Outcome, _Refs
@@ -313,6 +315,25 @@ async def test_a_case_is_fetched_by_its_primary_key(explain, backend, options):
     _assert_indexed(plans[0], uses="pk_cases" if backend == "postgresql" else "sqlite_autoindex_cases_1 (id=?)")
     for plan in plans[1:]:  # the entries, by their case id
         assert "Seq Scan" not in plan or "Seq Scan on cases" not in plan, plan
+
+
+async def test_a_note_reads_its_case_unlocked_and_writes_it_guarded_by_its_primary_key(explain, backend):
+    """The note's two statements (PostgreSQL, no idempotency record): the case with its row
+    version, then the write guarded by that version; both find the case by its primary key."""
+    if backend != "postgresql":
+        pytest.skip("the row version (xmin) is PostgreSQL's")
+    caller = Caller(sub="s", committee="c1", unit="u9", scopes=frozenset({"cases:write"}), expires_at=0.0)
+
+    async def work(session: AsyncSession) -> object:
+        found = await CaseRepository(session).get_versioned(_case_id(9), caller)  # identified, in progress
+        assert found is not None
+        service = CaseService(session, caller, AuditTrail(session, caller, None))
+        note = NoteAddIn(kind="execution", occurred_on=dt.date(2025, 1, 2), text="Samtal.")
+        return await service._add_note(found[0], note, found[1])
+
+    read, write = await explain(work)
+    for plan in (read, write):
+        _assert_indexed(plan, uses="pk_cases")
 
 
 async def test_the_persons_queries_use_their_indexes(explain, backend):

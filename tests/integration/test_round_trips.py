@@ -3,8 +3,11 @@
 Each request is one transaction (BEGIN and COMMIT are round trips of their own) with the fewest
 statements its work needs. On PostgreSQL an identified opening upserts the person (one
 statement: the outbox payload carries the person as the register has them) and writes the case,
-its audit row and its outbox event in one more; a note locks the case, then writes the note,
-the case's new state, the event, the audit row and reads the delivery state in one statement.
+its audit row and its outbox event in one more. A note without an idempotency record is two
+statements, each its own transaction (no BEGIN, no COMMIT): the case read unlocked with its row
+version, then the note, the case's new state, the event and the audit row written only if the
+case is still that version, and the delivery state read, in one statement; with a record (which
+must commit with the note) it is one transaction that locks the case first.
 No connection is pinged on checkout. SQLite takes one statement per row instead of the
 PostgreSQL statement with its data-modifying CTEs.
 """
@@ -16,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 from sqlalchemy import event, text
 
@@ -127,23 +131,52 @@ async def test_an_exempted_opening_is_one_statement(client, auth, db, backend):
     assert counted.statements == ["INSERT"]  # the case alone: no person, no event, no audit row
 
 
+@contextmanager
+def counting_begins(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The BEGINs the driver sends (asyncpg's transactions started)."""
+    begun: list[str] = []
+    real_start = asyncpg.transaction.Transaction.start
+
+    async def start(self: Any) -> None:
+        begun.append("BEGIN")
+        await real_start(self)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(asyncpg.transaction.Transaction, "start", start)
+        yield begun
+
+
 @pytest.mark.parametrize("opening", ["identified", "exempted"])
-async def test_a_note_is_one_transaction_of_two_statements(client, auth, db, backend, opening):
+@pytest.mark.parametrize("key", [None, "note-1"])
+async def test_a_note_is_two_statements(client, auth, db, backend, opening, key, monkeypatch):
     headers = auth(WRITE)
     body = identified_opening() if opening == "identified" else exempted_opening()
     case = (await client.post("/v1/cases", json=body, headers=headers)).json()
-    with counting(db) as counted:
+    if key is not None:
+        headers = {**headers, "Idempotency-Key": key}
+    with counting(db) as counted, counting_begins(monkeypatch) as begun:
         response = await client.post(f"/v1/cases/{case['id']}/notes", json=NOTE, headers=headers)
     assert response.status_code == 201, response.text
     assert response.json()["journal_sync"] == ("pending" if opening == "identified" else "not_applicable")
     await assert_disposal_as_read(client, headers, response.json())
-    assert counted.commits == 1 and counted.rollbacks == 0
+    assert counted.rollbacks == 0
     if backend == "postgresql":
-        assert counted.statements == ["SELECT", "WITH"]  # the case, locked; everything else
-    elif opening == "identified":  # the case; audit, event, note, the case's update; the delivery state
-        assert counted.statements == ["SELECT", "INSERT", "INSERT", "INSERT", "UPDATE", "SELECT"]
+        statements = ["SELECT", "WITH"] + (["UPDATE"] if key else [])  # the case; everything else; the response
+        assert counted.statements == statements
+        if key is None:  # each statement its own transaction: no BEGIN (and no COMMIT)
+            assert "FOR UPDATE" not in counted.sql[0] and "xmin" in counted.sql[1]
+            assert begun == []
+        else:  # the stored response commits with the note: one transaction, the case locked
+            assert "FOR UPDATE" in counted.sql[0]
+            assert begun and counted.commits == 1  # (the claim's transaction is counted too)
+        return
+    # SQLite: with a key, the claim (a transaction of its own) first and the stored response last.
+    statements = counted.statements[1:-1] if key else counted.statements
+    assert counted.commits == (2 if key else 1)
+    if opening == "identified":  # the case; audit, event, note, the case's update; the delivery state
+        assert statements == ["SELECT", "INSERT", "INSERT", "INSERT", "UPDATE", "SELECT"]
     else:
-        assert counted.statements == ["SELECT", "INSERT", "UPDATE"]
+        assert statements == ["SELECT", "INSERT", "UPDATE"]
 
 
 async def test_an_idempotency_key_adds_a_claim_that_waits_for_no_disk(client, auth, db, backend):
