@@ -41,7 +41,7 @@ from app.cases.protection import (
     storable_address,
 )
 from app.cases.redaction import Redaction
-from app.cases.repository import CaseRepository
+from app.cases.repository import CaseRepository, StoredPerson
 from app.cases.schemas import PersonPatchIn
 from app.catalog.domain import SubjectRule
 from app.core.auth import Caller
@@ -59,6 +59,9 @@ PROTECT_SCOPE = "persons:protect"
 class Registered:
     person: RegisteredPerson  # the one the case is registered on
     guardian: RegisteredPerson | None  # parent-targeted cases: the parent who takes part
+    # A registration read unlocked (`register(guarded=True)`): the person's row and its version
+    # as read (None: a new row), which the opening's write is guarded by.
+    guard: tuple[PersonRow, str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +98,14 @@ class PersonRegistry:
         subject_rule: SubjectRule,
         on: dt.date,
         scrubber: Scrubber,
+        *,
+        guarded: bool = False,
     ) -> Registered:
         """Validate and register the persons of an identified case (SoL 14:3) in the committee.
+
+        `guarded` (PostgreSQL; one person, with no contact details and no protection to raise):
+        the person is read, not upserted, and the registration is written with the opening's
+        other rows, only if the person is still as read (`Registered.guard`).
 
         Seed 004: a parent-targeted case is registered on the child's personnummer and the parent
         is the guardian who takes part; otherwise on the one who receives the intervention.
@@ -139,7 +148,11 @@ class PersonRegistry:
             }
             for item in valid
         ]
-        stored = await self.repo.upsert_persons(rows)
+        guard = None
+        if guarded:
+            stored, guard = await self._read_for_guard(rows)
+        else:
+            stored = await self.repo.upsert_persons(rows)
         contacts: list[dict[str, Any]] = []
         newly_protected: list[str] = []
         registered: list[RegisteredPerson] = []
@@ -194,7 +207,25 @@ class PersonRegistry:
             await self.repo.clear_addresses(newly_protected)
         if contacts:
             await self.repo.record_contacts(contacts)
-        return Registered(registered[0], registered[1] if len(registered) == 2 else None)
+        return Registered(registered[0], registered[1] if len(registered) == 2 else None, guard)
+
+    async def _read_for_guard(
+        self, rows: list[dict[str, Any]]
+    ) -> tuple[dict[str, StoredPerson], tuple[PersonRow, str | None]]:
+        """The one person as the register has them now, unlocked (what the upsert would answer),
+        and the guard of the write: their row and its version, or a new row when they are new."""
+        if len(rows) != 1:
+            raise ValueError("a guarded registration is of one person")
+        row = rows[0]
+        found = await self.repo.person_versioned(row["committee"], row["personnummer"])
+        if found is None:
+            person = PersonRow(**row)
+            self.repo.add(person)
+            stored = StoredPerson(person.id, person.name, person.protected_identity, (0, 0))
+            return {person.personnummer: stored}, (person, None)
+        person, version, cases = found
+        stored = StoredPerson(person.id, person.name, bool(person.protected_identity), cases)
+        return {person.personnummer: stored}, (person, version)
 
     # --- reading and changing a person --------------------------------------------------------------
 

@@ -114,6 +114,23 @@ _VERSIONED_CASE = select(CaseRow, row_version(cast(Table, CaseRow.__table__))).w
 )
 
 
+def _versioned_person() -> Any:
+    cases = cast(Table, CaseRow.__table__)
+    return select(
+        PersonRow,
+        row_version(cast(Table, PersonRow.__table__)),
+        _case_count(cases.c.status != "closed").label("open_cases"),
+        _case_count(cases.c.status == "closed").label("closed_cases"),
+    ).where(
+        PersonRow.committee == bindparam("committee", type_=String()),
+        PersonRow.personnummer == bindparam("personnummer", type_=String()),
+    )
+
+
+# A person by committee and personnummer with their row's version and case counts, built once.
+_VERSIONED_PERSON = _versioned_person()
+
+
 class CaseRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -221,6 +238,15 @@ class CaseRepository:
             )
             for row in result
         }
+
+    async def person_versioned(self, committee: str, digits: str) -> tuple[PersonRow, str, tuple[int, int]] | None:
+        """The committee's person with this personnummer, unlocked, with the version of its row as
+        read and their open and closed cases (PostgreSQL), for a write guarded by that version."""
+        row = (await self.session.execute(_VERSIONED_PERSON, {"committee": committee, "personnummer": digits})).first()
+        if row is None:
+            return None
+        person, version, open_cases, closed_cases = row
+        return person, version, (int(open_cases), int(closed_cases))
 
     async def record_contacts(self, rows: list[dict[str, Any]]) -> None:
         """Add what an opening gave to each unit's own contact record: nothing is cleared."""

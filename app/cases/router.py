@@ -182,7 +182,8 @@ async def open_case(
     written: structured fields are dropped, free text is scrubbed, and the case gets a random
     `participant_code`. `redactions` lists what was removed (never the values).
     """
-    written = await service.open(body, catalog)
+    # Without an idempotency record to commit with it, the opening is the request's only write.
+    written = await service.open(body, catalog, alone=_idempotency is None)
     response.headers["Location"] = _case_url(written)
     return await _opened(service, written, catalog)
 

@@ -23,6 +23,7 @@ from app.cases.models import (
     CasePlanVersionRow,
     CaseRow,
     CaseSessionRow,
+    PersonRow,
     UnitProcessRow,
 )
 from app.cases.opening import conditions_not_met, exempt_requirements, opening_facts
@@ -95,6 +96,26 @@ class Written:
 def _not_found() -> ProblemError:
     # Another unit's case is answered exactly like a case that does not exist.
     return ProblemError(NOT_FOUND, "No case with this id is visible to the calling unit.")
+
+
+def _one_statement(body: CaseOpenIn) -> bool:
+    """Whether an opening's writes fit one statement: no child, and a subject (if any) with no
+    contact details and no protection to raise (those take statements of their own)."""
+    subject = body.subject
+    if body.child is not None:
+        return False
+    if subject is None:
+        return True
+    given = (subject.address, subject.phone, subject.email)
+    return not subject.protected_identity and not any((value or "").strip() for value in given)
+
+
+def _kept_changing() -> ProblemError:
+    return ProblemError(
+        CONFLICT,
+        "What the request writes kept changing while it was written; nothing was written. Retry.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _open(case: CaseRow) -> CaseRow:
@@ -180,7 +201,24 @@ class CaseService:
 
     # --- open ------------------------------------------------------------------------------------
 
-    async def open(self, body: CaseOpenIn, catalog: CatalogSnapshot) -> Written:
+    async def open(self, body: CaseOpenIn, catalog: CatalogSnapshot, *, alone: bool = False) -> Written:
+        """`alone`: the opening is all the request writes (no idempotency record commits with it).
+        On PostgreSQL, when its writes fit one statement (at most the subject registered, with no
+        contact details and no protection to raise), that statement is its own transaction: the
+        person is read unlocked, and the case with everything else is written only if the person
+        is still as read (else it is all done again), so the request costs two round trips, not a
+        BEGIN, the upsert, the write and a COMMIT."""
+        if alone and _one_statement(body) and await statements_alone(self.session):
+            for _attempt in range(GUARDED_ATTEMPTS):
+                written = await self._open(body, catalog, guarded=True)
+                if written is not None:
+                    return written
+            raise _kept_changing()
+        written = await self._open(body, catalog, guarded=False)
+        assert written is not None  # an unguarded write always happens
+        return written
+
+    async def _open(self, body: CaseOpenIn, catalog: CatalogSnapshot, *, guarded: bool) -> Written | None:
         opened_on = body.opened_on or today()
         errors = _dated("opened_on", opened_on, not_before=dt.date.min, what="opening")
         for i, note in enumerate(body.notes):
@@ -240,7 +278,7 @@ class CaseService:
             scrubber.drop("participant.birth_year", "birth_year")  # age only, never a birth year
         registered = None
         if rule.keeps_identity:
-            registered = await self.persons.register(subject, child, subject_rule, opened_on, scrubber)
+            registered = await self.persons.register(subject, child, subject_rule, opened_on, scrubber, guarded=guarded)
             case.person_id = registered.person.id
             case.guardian_person_id = None if registered.guardian is None else registered.guardian.id
         else:
@@ -260,7 +298,9 @@ class CaseService:
             for row in notes:
                 journal_events.note_added(self.session, case, row)
         self._audit(Action.case_opened, case)
-        await self._insert_running(case)  # case, notes, events and audit rows: one round trip
+        # Case, notes, events and audit rows (and a guarded registration): one round trip.
+        if not await self._insert_running(case, None if registered is None else registered.guard):
+            return None
         # Nothing of a new case has been delivered: an identified one waits in the outbox.
         journal: tuple[SyncState, str | None] | None = ("pending", None) if registered is not None else None
         number = None if registered is None else registered.person.record.personnummer
@@ -274,16 +314,16 @@ class CaseService:
             personnummer=number,
         )
 
-    async def _insert_running(self, case: CaseRow) -> None:
+    async def _insert_running(self, case: CaseRow, guard: tuple[PersonRow, str | None] | None) -> bool:
         """Write the new case and what came with it; a second running case of the person is refused
-        by the database.
+        by the database. Answers whether it was written (only a guarded write may not be).
 
         The partial unique index decides (race-safe, and no extra query on the way in); only when it
         refuses is the running case looked up, to name it in the 409.
         """
         person_id, intervention_id = case.person_id, case.intervention_id
         try:
-            await write_pending(self.session)
+            result = await write_pending(self.session, guard=guard)
         except IntegrityError:
             if person_id is None:
                 raise
@@ -296,6 +336,7 @@ class CaseService:
                 "The person already has a running case of this intervention in the unit; nothing was written.",
                 case_id=running,
             ) from None
+        return guard is None or (result is not None and bool(result.one().guard_held))
 
     # --- entries ---------------------------------------------------------------------------------
 
@@ -313,11 +354,7 @@ class CaseService:
                 written = await self._add_note(_open(found[0]), body, found[1])
                 if written is not None:
                     return written
-            raise ProblemError(
-                CONFLICT,
-                "The case kept changing while the note was written; nothing was written. Retry.",
-                headers={"Retry-After": "1"},
-            )
+            raise _kept_changing()
         written = await self._add_note(await self._open_case(case_id), body, None)
         assert written is not None  # an unguarded write always happens
         return written

@@ -27,6 +27,7 @@ from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import Table, Text, bindparam, exists, func, insert, inspect, literal, literal_column, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapper
@@ -91,9 +92,9 @@ def _update_values(obj: Base, mapper: Mapper[Any]) -> dict[str, Any]:
     return values
 
 
-# A write's shape: per row, ("insert" | "update" | "guard", table, the columns it sets). A guard
-# row ("guard": the row read unlocked, with no change of its own; or a guarded "update") comes
-# first; every other row of the write depends on it.
+# A write's shape: per row, ("insert" | "update" | "guard" | "guard_insert", table, the columns it
+# sets). A guard row (a row read unlocked: "guard" with no change of its own, or a guarded
+# "update"; or "guard_insert", one that was absent) comes first; every other row depends on it.
 _Shape = tuple[tuple[str, Table, tuple[str, ...]], ...]
 _Write = tuple[str, Table, dict[str, Any]]  # an update's values hold its primary key too
 
@@ -105,18 +106,24 @@ def _table_order() -> dict[Table, int]:
 
 def _pending(session: AsyncSession, guard: Base | None = None) -> list[_Write]:
     """The session's new rows (by dependency, then in the order added) and changed rows, taken
-    out of the unit of work; `guard`'s row first (as a "guard" when it has no change)."""
+    out of the unit of work; `guard`'s row first: a "guard_insert" when it is new, else a
+    "guard" (no change of its own) or an "update"."""
     sync = session.sync_session
     order = _table_order()
+    guarded: list[_Write] = []
     inserts: list[tuple[int, int, _Write]] = []
-    for obj in list(sync.new):
+    new = list(sync.new)
+    for obj in new:
         state = inspect(obj)
         table = cast(Table, state.mapper.local_table)
-        inserts.append((order[table], state.insert_order, ("insert", table, _insert_values(obj, state.mapper))))
+        write = ("insert", table, _insert_values(obj, state.mapper))
+        if obj is guard:
+            guarded.append(("guard_insert", table, write[2]))
+        else:
+            inserts.append((order[table], state.insert_order, write))
     writes = [write for _, _, write in sorted(inserts, key=lambda item: item[:2])]
-    guarded: list[_Write] = []
     dirty = list(sync.dirty)
-    if guard is not None and guard not in dirty:
+    if guard is not None and not guarded and guard not in dirty:
         dirty.insert(0, guard)
     for obj in dirty:
         mapper = inspect(obj).mapper
@@ -130,7 +137,7 @@ def _pending(session: AsyncSession, guard: Base | None = None) -> list[_Write]:
                 guarded.append((kind, table, values))
             else:
                 writes.append(("update", table, values))
-    for obj in {id(o): o for o in [*sync.new, *dirty]}.values():
+    for obj in {id(o): o for o in [*new, *dirty]}.values():
         if obj in sync:
             sync.expunge(obj)
     return guarded + writes
@@ -168,6 +175,9 @@ def _guard(kind: str, table: Table, columns: tuple[str, ...], prefix: str) -> An
     """The guard row's statement: applied to (or, without a change, locking) the row only while
     it is the version that was read; it returns the row's key then, and nothing otherwise."""
     pk = [c.key for c in table.primary_key.columns]
+    if kind == "guard_insert":  # a row that was not there when read: only while it still is not
+        values = {c: bindparam(prefix + c, type_=table.c[c].type) for c in columns}
+        return postgresql.insert(table).values(values).on_conflict_do_nothing().returning(table.c[pk[0]])
     unchanged = sa.cast(literal_column(f"{table.name}.xmin"), Text) == bindparam(GUARD_VERSION, type_=Text())
     if kind == "update":
         return _one("update", table, columns, prefix).where(unchanged).returning(table.c[pk[0]])
@@ -229,14 +239,15 @@ async def write_pending(
     then: Any = None,
     then_params: dict[str, Any] | None = None,
     *,
-    guard: tuple[Base, str] | None = None,
+    guard: tuple[Base, str | None] | None = None,
 ) -> Result[Any] | None:
     """Write the session's pending inserts and updates in one round trip (PostgreSQL) and run
     `then`, a select built once (a module constant) whose values are bound by name from
     `then_params`. Returns the result of `then`, or None without one.
 
-    `guard`: (a row read without a lock, its version as read: `row_version`), PostgreSQL only.
-    The write happens only if the row is still that version; the result then has one row, with
+    `guard`: (a row read without a lock, its version as read: `row_version`; or a new row, with
+    None: it was not there when read), PostgreSQL only. The write happens only if the row is
+    still that version (still absent: the new row is inserted); the result then has one row, with
     `guard_held` beside `then`'s columns (1: written; 0: nothing was written, read again).
     """
     if guard is not None:
@@ -260,7 +271,7 @@ async def write_pending(
 
 
 async def _write_guarded(
-    session: AsyncSession, then: Any, then_params: dict[str, Any] | None, row: Base, version: str
+    session: AsyncSession, then: Any, then_params: dict[str, Any] | None, row: Base, version: str | None
 ) -> Result[Any]:
     if session.get_bind().dialect.name != "postgresql":
         raise ValueError("a guarded write is PostgreSQL's (its row versions)")

@@ -350,6 +350,24 @@ async def test_the_persons_queries_use_their_indexes(explain, backend):
         _assert_indexed(plan)
 
 
+async def test_an_opening_reads_its_person_and_writes_guarded_off_their_indexes(explain, backend):
+    """An identified opening without an idempotency record (PostgreSQL): the person with their row
+    version and case counts, then the registration guarded by that version with the case."""
+    if backend != "postgresql":
+        pytest.skip("the row version (xmin) is PostgreSQL's")
+    caller = Caller(sub="s", committee="c1", unit="u9", scopes=frozenset({"cases:write"}), expires_at=0.0)
+
+    async def work(session: AsyncSession) -> object:
+        # Case 21's person (committee c1), opened again in another unit; and a person not yet known.
+        found = await CaseRepository(session).person_versioned("c1", "000000000021")
+        assert found is not None and found[2] == (0, 1)  # case 21 is closed
+        return await CaseRepository(session).person_versioned("c1", "190001019999")
+
+    read, absent = await explain(work)
+    _assert_indexed(read, uses="uq_persons_committee")
+    _assert_indexed(absent, uses="uq_persons_committee")
+
+
 # --- audit -------------------------------------------------------------------------------------------
 
 

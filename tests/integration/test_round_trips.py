@@ -105,18 +105,22 @@ def test_no_connection_is_pinged_on_checkout(db: Database) -> None:
 
 
 @pytest.mark.parametrize("unit", ["unit-a", "unit-b"])  # the unit's process steps: read once, then from memory
-async def test_an_identified_opening_is_one_transaction_of_two_statements(client, auth, db, backend, unit):
+async def test_an_identified_opening_is_two_statements(client, auth, db, backend, unit, monkeypatch):
     headers = auth(WRITE, unit=unit)
     warm = await client.post("/v1/cases", json=exempted_opening(), headers=headers)  # reads the unit's process
     assert warm.status_code == 201, warm.text
-    with counting(db) as counted:
+    with counting(db) as counted, counting_begins(monkeypatch) as begun:
         response = await client.post("/v1/cases", json=identified_opening(), headers=headers)
     assert response.status_code == 201, response.text
     assert response.json()["journal_sync"] == "pending"
     await assert_disposal_as_read(client, headers, response.json())
     assert counted.commits == 1 and counted.rollbacks == 0
     if backend == "postgresql":
-        assert counted.statements == ["INSERT", "WITH"]  # the person; case, audit and event
+        # The person read; the person (new: inserted, guarded by their absence), case, audit and
+        # event. Each statement its own transaction: no BEGIN (and no COMMIT).
+        assert counted.statements == ["SELECT", "WITH"]
+        assert "ON CONFLICT DO NOTHING" in counted.sql[1]
+        assert begun == []
     else:
         assert counted.statements == ["INSERT", "INSERT", "INSERT", "INSERT"]  # person, audit, event, case
 
@@ -223,7 +227,32 @@ async def test_an_opening_for_a_person_the_register_knows_reads_their_file_once(
     assert response.status_code == 201, response.text
     await assert_disposal_as_read(client, headers, response.json())
     if backend == "postgresql":
-        assert counted.statements == ["INSERT", "WITH"]  # the person, with their cases counted; the rest
+        # The person read, with their cases counted; the rest, guarded by the person's row version.
+        assert counted.statements == ["SELECT", "WITH"]
+        assert "xmin" in counted.sql[1] and "FOR UPDATE" in counted.sql[1]
+
+
+@pytest.mark.parametrize("given", ["contacts", "protected", "key"])
+async def test_an_opening_with_more_to_write_is_one_transaction_with_the_upsert(
+    client, auth, db, backend, given, monkeypatch
+):
+    """Contact details, a protection to raise or an idempotency record take statements or a
+    commit of their own: the opening is then one transaction that upserts the person."""
+    headers = auth(WRITE)
+    await client.post("/v1/cases", json=exempted_opening(), headers=headers)  # reads the unit's process
+    body = identified_opening()
+    if given == "contacts":
+        body["subject"]["phone"] = "070-123 45 67"
+    elif given == "protected":
+        body["subject"]["protected_identity"] = True
+    else:
+        headers = {**headers, "Idempotency-Key": "opening-1"}
+    with counting(db) as counted, counting_begins(monkeypatch) as begun:
+        response = await client.post("/v1/cases", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    if backend == "postgresql":
+        assert counted.statements[0] == "INSERT" and "ON CONFLICT (committee, personnummer)" in counted.sql[0]
+        assert begun
 
 
 async def test_a_page_of_cases_writes_one_audit_statement_of_one_row(client, auth, db):
