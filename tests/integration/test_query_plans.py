@@ -355,7 +355,6 @@ async def test_an_opening_reads_its_person_and_writes_guarded_off_their_indexes(
     version and case counts, then the registration guarded by that version with the case."""
     if backend != "postgresql":
         pytest.skip("the row version (xmin) is PostgreSQL's")
-    caller = Caller(sub="s", committee="c1", unit="u9", scopes=frozenset({"cases:write"}), expires_at=0.0)
 
     async def work(session: AsyncSession) -> object:
         # Case 21's person (committee c1), opened again in another unit; and a person not yet known.
