@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from app.catalog.snapshot import CatalogSnapshot
 from app.core.auth import Caller, require
+from app.core.direct import DirectRoute
 from app.core.errors import problem_openapi
 from app.eligibility.schemas import (
     CheckRequest,
@@ -24,7 +25,8 @@ from app.eligibility.schemas import (
 from app.eligibility.service import EligibilityService, resolve_facts
 from app.kit.clock import today
 
-router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
+# Both operations take a body, the bearer check and the request: called directly (`DirectRoute`).
+router = APIRouter(prefix="/v1/eligibility", tags=["eligibility"], route_class=DirectRoute)
 
 CheckCaller = Annotated[Caller, Depends(require("eligibility:check"))]
 JSON = "application/json"
