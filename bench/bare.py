@@ -27,6 +27,7 @@ from sqlalchemy import DateTime, String, Text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.core.db import POOL_OVERFLOW, POOL_SIZE
 from app.eligibility.schemas import CheckRequest
 
 
@@ -44,7 +45,8 @@ class BareRow(_Base):
 
 
 def create_bare_app(database_url: str) -> FastAPI:
-    engine = create_async_engine(database_url, pool_size=10, max_overflow=10)
+    # The service's pool (a fixed one of 20), so that the ratios do not measure a pool difference.
+    engine = create_async_engine(database_url, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     sessions = async_sessionmaker(engine, expire_on_commit=False, class_=AsyncSession)
 
     @asynccontextmanager

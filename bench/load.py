@@ -7,7 +7,11 @@
   with `rate` it is *open loop* — requests are due at fixed intervals whatever the server does,
   and each latency is counted from when the request was due, so a stalled server is charged
   for the requests that queued behind it (no coordinated omission); without `rate` it keeps
-  every connection busy (closed loop, like wrk).
+  every connection busy (closed loop, like wrk). Its connections are opened before the clock
+  starts (their TCP set-up is not a request's latency), and its own garbage collector is off
+  while it runs (a collection pause of the generator would be charged to the server). With
+  `timeline`, every request's due, sent and answered times go to that file (JSON), to see when
+  in a run the slow ones were.
 
 Both answer a `LoadResult`: requests per second, p50/p99 latency, and how many answers were not
 the expected status (a benchmark of refused requests measures nothing: the caller checks).
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import json
 import shutil
@@ -128,13 +133,16 @@ def run_wrk(target: Target, seconds: float, connections: int) -> LoadResult:
     )
 
 
-def run_python(target: Target, seconds: float, connections: int, rate: float | None = None) -> LoadResult:
+def run_python(
+    target: Target, seconds: float, connections: int, rate: float | None = None, timeline: Path | None = None
+) -> LoadResult:
     """The Python generator in its own process (so it never shares a CPU-second with the caller)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as spec:
         json.dump(asdict(target), spec)
     try:
         command = [sys.executable, "-m", "bench.load", spec.name, "--seconds", str(seconds)]
         command += ["--connections", str(connections)] + (["--rate", str(rate)] if rate else [])
+        command += ["--timeline", str(timeline)] if timeline else []
         completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=True)
     finally:
         Path(spec.name).unlink(missing_ok=True)
@@ -177,12 +185,22 @@ async def _read_response(reader: asyncio.StreamReader) -> int:
     return status
 
 
-async def _generate(target: Target, seconds: float, connections: int, rate: float | None) -> LoadResult:
+# One request of a timeline: seconds from the start of the run when it was due, sent and answered,
+# and the answer's status.
+Timed = tuple[float, float, float, int]
+
+
+async def _generate(
+    target: Target, seconds: float, connections: int, rate: float | None, timeline: list[Timed] | None = None
+) -> LoadResult:
     host_port = target.url.removeprefix("http://").rstrip("/")
     host, _, port = host_port.partition(":")
     latencies: list[float] = []
     counter = itertools.count(target.start)
     bad = 0
+    # Every connection is open before the clock starts: the first requests would otherwise be
+    # charged with the TCP set-up of all of them at once.
+    streams = await asyncio.gather(*(asyncio.open_connection(host, int(port)) for _ in range(connections)))
     started = time.perf_counter()
     end = started + seconds
     due: asyncio.Queue[float | None] = asyncio.Queue()  # None: no more requests
@@ -202,9 +220,8 @@ async def _generate(target: Target, seconds: float, connections: int, rate: floa
         for _ in range(connections):
             due.put_nowait(None)
 
-    async def connection() -> None:
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         nonlocal bad
-        reader, writer = await asyncio.open_connection(host, int(port))
         try:
             while True:
                 if rate is None:
@@ -216,15 +233,19 @@ async def _generate(target: Target, seconds: float, connections: int, rate: floa
                     if next_due is None:
                         return
                     at = next_due
+                sent = time.perf_counter()
                 writer.write(_request_bytes(target, next(counter), host_port))
                 status = await _read_response(reader)
-                latencies.append(time.perf_counter() - at)
+                answered = time.perf_counter()
+                latencies.append(answered - at)
+                if timeline is not None:
+                    timeline.append((at - started, sent - started, answered - started, status))
                 if status >= 400:
                     bad += 1
         finally:
             writer.close()
 
-    tasks = [asyncio.create_task(connection()) for _ in range(connections)]
+    tasks = [asyncio.create_task(connection(reader, writer)) for reader, writer in streams]
     if rate is not None:
         await schedule()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -243,15 +264,25 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rate", type=float, default=None, help="requests/s, open loop; default: closed loop")
+    parser.add_argument("--timeline", type=Path, default=None, help="write every request's times here (JSON)")
     args = parser.parse_args()
     target = Target(**json.loads(args.spec.read_text(encoding="utf-8")))
+    timeline: list[Timed] | None = [] if args.timeline else None
+    run = _generate(target, args.seconds, args.connections, args.rate, timeline)
+    # No collection while the load runs: a pause here would be counted as the server's latency.
+    # What the run leaves (a few thousand requests' garbage) is small, and the process ends after.
+    gc.collect()
+    gc.disable()
     try:
         import uvloop
 
-        result = uvloop.run(_generate(target, args.seconds, args.connections, args.rate))
+        result = uvloop.run(run)
     except ImportError:  # pragma: no cover
-        result = asyncio.run(_generate(target, args.seconds, args.connections, args.rate))
+        result = asyncio.run(run)
+    gc.enable()
     sys.stdout.write(json.dumps(asdict(result)) + "\n")
+    if args.timeline is not None:
+        args.timeline.write_text(json.dumps({"timeline": timeline}), encoding="utf-8")
 
 
 if __name__ == "__main__":

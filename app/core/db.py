@@ -85,6 +85,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A fixed pool: every connection, once made, is kept. A new asyncpg connection costs a backend
+# start, the type introspection of the first statement with a varchar[] (asyncpg has no built-in
+# codec for it: a recursive catalog query, 20-45 ms on a loaded 2-core machine) and a fresh prepare
+# of every statement on a cold backend: about 60 ms more for a case opening's request. With
+# 10 + 10 overflow, every burst past 10 requests in flight made such connections exactly when
+# the service was already behind, and closed them again when it caught up, so the next burst paid
+# once more: a commit held back for 100 ms (a checkpoint's fsyncs) grew into a stall of several
+# hundred ms. The same 20 connections at most, now all of them warm; a burst past 20 waits
+# for one.
+POOL_SIZE = 20
+POOL_OVERFLOW = 0
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # Bound values (names, free text) must never reach a log line through a database error.
     kwargs.setdefault("hide_parameters", True)
@@ -92,8 +105,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         engine = create_async_engine(url, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
+    kwargs.setdefault("pool_size", POOL_SIZE)
+    kwargs.setdefault("max_overflow", POOL_OVERFLOW)
     # No pre-ping: it costs a round trip on every checkout, and a connection found dead is
     # judged from the error it raises (`database_unavailable`: a 503, and the pool drops it).
     kwargs.setdefault("pool_pre_ping", False)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from app.core import tracing
-from app.core.db import Database
+from app.core.db import POOL_SIZE, Database
 from app.journal.http_adapter import HttpJournalSystem
 from app.journal.port import PersonRecord
 from app.main import create_app
@@ -55,7 +55,7 @@ async def test_metrics_count_requests_by_route_template_never_by_path_or_identit
     assert "iub_outbox_backlog" in text
     if backend == "postgresql":
         assert re.search(r'iub_db_pool_connections\{state="checked_out"\} [0-9.]+', text)
-        assert "iub_db_pool_size 10.0" in text
+        assert f"iub_db_pool_size {POOL_SIZE:.1f}" in text
 
 
 async def test_tracing_is_off_by_default(client, auth):
