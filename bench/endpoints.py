@@ -396,6 +396,12 @@ def _report(report: SectionReport, r: _Results, config: RunConfig, seconds: floa
         f"{ROUNDS} interleaved rounds (bare endpoints, then the real ones, each round), median round shown "
         "with the range. The machine is shared: absolute figures vary, the ratios are the measure."
     )
+    report.note(
+        "Open loop: the Python generator, its connections open before the clock starts; each run begins once "
+        "the previous run's statements have finished and PostgreSQL has taken the checkpoint pending from the "
+        "seeding and the runs at the maximum, so that its fsyncs (which hold commits back) are not charged to "
+        "the run; a checkpoint that still began during a run is shown next to its figure."
+    )
 
 
 def write_chart(path: Path) -> bool:
