@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.cases import service as case_service
 from app.cases.models import AuditRecordRow, CaseNoteRow, CaseRow, PersonRow
 from app.cases.repository import CaseRepository
-from app.core.db import Database
+from app.core.db import Database, statements_alone
 from app.journal.models import OutboxEvent
 from tests.integration.test_round_trips import ADULT, NOTE, WRITE, identified_opening
 
@@ -160,3 +160,26 @@ async def test_an_opening_for_a_person_who_keeps_changing_answers_409_with_nothi
     assert response.headers["retry-after"] == "1"
     assert len(reads) == case_service.GUARDED_ATTEMPTS
     assert await _opened(db) == (1, 1, 1, 1)
+
+
+async def test_a_connection_whose_statements_went_alone_goes_back_to_the_pool_transactional(backend, database_url):
+    """The autocommit of a request whose statements go alone ends with its session: the next
+    session on the same pooled connection is one transaction again."""
+    if backend != "postgresql":
+        pytest.skip("SQLite sessions are never put in autocommit")
+    db = Database.connect(database_url, pool_size=1, max_overflow=0)
+    xid = text("SELECT txid_current()")
+    try:
+        async with db.sessions() as session:
+            assert await statements_alone(session)
+            first, second = await session.scalar(xid), await session.scalar(xid)
+            assert first != second  # each statement its own transaction
+            await session.commit()
+        async with db.sessions() as session:
+            assert not session.in_transaction()
+            first, second = await session.scalar(xid), await session.scalar(xid)
+            assert first == second  # one transaction
+            assert await statements_alone(session) is False  # too late: the transaction has begun
+            await session.rollback()
+    finally:
+        await db.dispose()
