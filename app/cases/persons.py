@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases import journal_events
@@ -45,6 +46,7 @@ from app.cases.repository import CaseRepository, StoredPerson
 from app.cases.schemas import PersonPatchIn
 from app.catalog.domain import SubjectRule
 from app.core.auth import Caller
+from app.core.batch import RowKey
 from app.core.db import new_id
 from app.core.errors import FORBIDDEN, NOT_FOUND, ProblemError
 from app.journal.port import PersonRecord
@@ -59,9 +61,10 @@ PROTECT_SCOPE = "persons:protect"
 class Registered:
     person: RegisteredPerson  # the one the case is registered on
     guardian: RegisteredPerson | None  # parent-targeted cases: the parent who takes part
-    # A registration read unlocked (`register(guarded=True)`): the person's row and its version
-    # as read (None: a new row), which the opening's write is guarded by.
-    guard: tuple[PersonRow, str | None] | None = None
+    # A registration read unlocked (`register(guarded=True)`): the person's row (a new one, or
+    # the key of the one read) and its version as read (None: new), which the opening's write is
+    # guarded by.
+    guard: tuple[PersonRow | RowKey, str | None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +214,7 @@ class PersonRegistry:
 
     async def _read_for_guard(
         self, rows: list[dict[str, Any]]
-    ) -> tuple[dict[str, StoredPerson], tuple[PersonRow, str | None]]:
+    ) -> tuple[dict[str, StoredPerson], tuple[PersonRow | RowKey, str | None]]:
         """The one person as the register has them now, unlocked (what the upsert would answer),
         and the guard of the write: their row and its version, or a new row when they are new."""
         if len(rows) != 1:
@@ -223,9 +226,8 @@ class PersonRegistry:
             self.repo.add(person)
             stored = StoredPerson(person.id, person.name, person.protected_identity, (0, 0))
             return {person.personnummer: stored}, (person, None)
-        person, version, cases = found
-        stored = StoredPerson(person.id, person.name, bool(person.protected_identity), cases)
-        return {person.personnummer: stored}, (person, version)
+        stored = StoredPerson(found.id, found.name, found.protected_identity, found.cases)
+        return {row["personnummer"]: stored}, ((cast(Table, PersonRow.__table__), {"id": found.id}), found.version)
 
     # --- reading and changing a person --------------------------------------------------------------
 

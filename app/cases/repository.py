@@ -26,6 +26,16 @@ from app.core.batch import row_version
 from app.journal.links import STATE_AFTER_AN_EVENT, state_params
 
 
+class VersionedPerson(NamedTuple):
+    """A person as read for a guarded write: not loaded as an object (nothing of it changes)."""
+
+    id: str
+    name: str
+    protected_identity: bool
+    version: str  # the row's version as read (`row_version`)
+    cases: tuple[int, int]  # their open and closed cases at the committee
+
+
 class StoredPerson(NamedTuple):
     id: str
     name: str
@@ -116,14 +126,17 @@ _VERSIONED_CASE = select(CaseRow, row_version(cast(Table, CaseRow.__table__))).w
 
 def _versioned_person() -> Any:
     cases = cast(Table, CaseRow.__table__)
+    persons = cast(Table, PersonRow.__table__)
     return select(
-        PersonRow,
-        row_version(cast(Table, PersonRow.__table__)),
+        persons.c.id,
+        persons.c.name,
+        persons.c.protected_identity,
+        row_version(persons),
         _case_count(cases.c.status != "closed").label("open_cases"),
         _case_count(cases.c.status == "closed").label("closed_cases"),
     ).where(
-        PersonRow.committee == bindparam("committee", type_=String()),
-        PersonRow.personnummer == bindparam("personnummer", type_=String()),
+        persons.c.committee == bindparam("committee", type_=String()),
+        persons.c.personnummer == bindparam("personnummer", type_=String()),
     )
 
 
@@ -239,14 +252,14 @@ class CaseRepository:
             for row in result
         }
 
-    async def person_versioned(self, committee: str, digits: str) -> tuple[PersonRow, str, tuple[int, int]] | None:
+    async def person_versioned(self, committee: str, digits: str) -> VersionedPerson | None:
         """The committee's person with this personnummer, unlocked, with the version of its row as
         read and their open and closed cases (PostgreSQL), for a write guarded by that version."""
         row = (await self.session.execute(_VERSIONED_PERSON, {"committee": committee, "personnummer": digits})).first()
         if row is None:
             return None
-        person, version, open_cases, closed_cases = row
-        return person, version, (int(open_cases), int(closed_cases))
+        person_id, name, protected, version, open_cases, closed_cases = row
+        return VersionedPerson(person_id, name, bool(protected), version, (int(open_cases), int(closed_cases)))
 
     async def record_contacts(self, rows: list[dict[str, Any]]) -> None:
         """Add what an opening gave to each unit's own contact record: nothing is cleared."""

@@ -60,7 +60,7 @@ from app.cases.schemas import CaseOpenIn, CloseIn, CodedEntryIn, IdentityIn, Not
 from app.catalog.domain import DocumentationRule
 from app.catalog.snapshot import CatalogSnapshot
 from app.core.auth import Caller
-from app.core.batch import write_pending
+from app.core.batch import RowKey, write_pending
 from app.core.db import new_id, statements_alone
 from app.core.errors import CONFLICT, NOT_FOUND, ProblemError
 from app.eligibility.rules import Verdict
@@ -314,7 +314,7 @@ class CaseService:
             personnummer=number,
         )
 
-    async def _insert_running(self, case: CaseRow, guard: tuple[PersonRow, str | None] | None) -> bool:
+    async def _insert_running(self, case: CaseRow, guard: tuple[PersonRow | RowKey, str | None] | None) -> bool:
         """Write the new case and what came with it; a second running case of the person is refused
         by the database. Answers whether it was written (only a guarded write may not be).
 

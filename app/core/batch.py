@@ -97,6 +97,9 @@ def _update_values(obj: Base, mapper: Mapper[Any]) -> dict[str, Any]:
 # "update"; or "guard_insert", one that was absent) comes first; every other row depends on it.
 _Shape = tuple[tuple[str, Table, tuple[str, ...]], ...]
 _Write = tuple[str, Table, dict[str, Any]]  # an update's values hold its primary key too
+# A row a guarded write depends on that was read without being loaded as an object: its table and
+# its primary key's values.
+RowKey = tuple[Table, dict[str, Any]]
 
 
 @functools.cache
@@ -239,15 +242,16 @@ async def write_pending(
     then: Any = None,
     then_params: dict[str, Any] | None = None,
     *,
-    guard: tuple[Base, str | None] | None = None,
+    guard: tuple[Base | RowKey, str | None] | None = None,
 ) -> Result[Any] | None:
     """Write the session's pending inserts and updates in one round trip (PostgreSQL) and run
     `then`, a select built once (a module constant) whose values are bound by name from
     `then_params`. Returns the result of `then`, or None without one.
 
-    `guard`: (a row read without a lock, its version as read: `row_version`; or a new row, with
-    None: it was not there when read), PostgreSQL only. The write happens only if the row is
-    still that version (still absent: the new row is inserted); the result then has one row, with
+    `guard`: (a row read without a lock, as an object or by its `RowKey`, and its version as read:
+    `row_version`; or a new row, with None: it was not there when read), PostgreSQL only. The
+    write happens only if the row is still that version (still absent: the new row is inserted);
+    the result then has one row, with
     `guard_held` beside `then`'s columns (1: written; 0: nothing was written, read again).
     """
     if guard is not None:
@@ -271,11 +275,17 @@ async def write_pending(
 
 
 async def _write_guarded(
-    session: AsyncSession, then: Any, then_params: dict[str, Any] | None, row: Base, version: str | None
+    session: AsyncSession, then: Any, then_params: dict[str, Any] | None, row: Base | RowKey, version: str | None
 ) -> Result[Any]:
     if session.get_bind().dialect.name != "postgresql":
         raise ValueError("a guarded write is PostgreSQL's (its row versions)")
-    writes = _pending(session, row)
+    if isinstance(row, tuple):  # read, not loaded, and not changed: its lock is the guard
+        if version is None:
+            raise ValueError("a row given by its key was read: it has a version")
+        table, key = row
+        writes = [("guard", table, key), *_pending(session)]
+    else:
+        writes = _pending(session, row)
     shape = tuple((kind, table, tuple(values)) for kind, table, values in writes)
     params: dict[str, Any] = {**(then_params or {}), GUARD_VERSION: version}
     for n, (_, _, values) in enumerate(writes):

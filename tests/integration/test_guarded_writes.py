@@ -110,7 +110,7 @@ def _stale_persons(monkeypatch: pytest.MonkeyPatch, stale: int) -> list[str]:
         reads.append("read")
         if len(reads) > stale:
             return found
-        return None if found is None else (found[0], "0", found[2])
+        return None if found is None else found._replace(version="0")
 
     monkeypatch.setattr(CaseRepository, "person_versioned", person_versioned)
     return reads

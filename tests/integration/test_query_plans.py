@@ -359,7 +359,7 @@ async def test_an_opening_reads_its_person_and_writes_guarded_off_their_indexes(
     async def work(session: AsyncSession) -> object:
         # Case 21's person (committee c1), opened again in another unit; and a person not yet known.
         found = await CaseRepository(session).person_versioned("c1", "000000000021")
-        assert found is not None and found[2] == (0, 1)  # case 21 is closed
+        assert found is not None and found.cases == (0, 1)  # case 21 is closed
         return await CaseRepository(session).person_versioned("c1", "190001019999")
 
     read, absent = await explain(work)
