@@ -7,7 +7,9 @@ For each approved list whose date has come (`as_of` on or before the run's date)
    PostgreSQL, `concurrency` batches at once (items claimed with SKIP LOCKED).
 2. The first start checks the items against the approved digest and creates the run (the
    disposal certificate); a later start resumes it.
-3. Batches of `disposal_batch_size` pending items, in item order, each in ONE transaction:
+3. Batches of `disposal_batch_size` pending items, in the order of their files' rows on disk
+   (`disposal_run_order`, written when the run starts: a batch's files then share pages), each in
+   ONE transaction:
    - the holds and the dates are read again: a held file, or one no longer due exactly as listed,
      is left (`held`, `changed`) and counted;
    - files to transfer are written as one archive package (E-ARK SIP) into `<archive_dir>/.staging`
@@ -16,7 +18,7 @@ For each approved list whose date has come (`as_of` on or before the run's date)
      entries; the person (and a guardian no remaining file refers to) with names and contacts;
      outbox events (dead letters too) and journal links; stored idempotent responses naming
      them; released holds; audit rows are replaced by rows without case and person;
-   - the items are marked done (their ids cleared) and the counts and the package recorded on
+   - the items are marked done (their ids cleared), their order rows deleted, and the counts and the package recorded on
      the run, in the same transaction.
    After the commit the package moves from `.staging` to `archive_dir`. A crash before the
    commit leaves the items pending and an unrecorded package in `.staging`, which the retry
@@ -45,7 +47,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import BigInteger, bindparam, delete, func, literal, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,7 +67,14 @@ from app.core.settings import Settings
 from app.disposal import metrics
 from app.disposal.archive import PackageMeta, PackageResult, verify_package, write_package
 from app.disposal.files import PERSON_FILE, ItemsDigest, recheck
-from app.disposal.models import DisposalListItemRow, DisposalListRow, DisposalPackageRow, DisposalRunRow, HoldRow
+from app.disposal.models import (
+    DisposalListItemRow,
+    DisposalListRow,
+    DisposalPackageRow,
+    DisposalRunOrderRow,
+    DisposalRunRow,
+    HoldRow,
+)
 from app.disposal.policy import CommitteeDisposalPolicy, load_policies
 from app.disposal.records import RECORDS_DESCRIPTION, file_records
 from app.disposal.rules import DisposalAction
@@ -121,10 +131,11 @@ class Item(NamedTuple):
     case_id: str | None
     action: str
     rule: str
+    position: int | None  # its place in execution (a dry run has none)
 
 
 class _Claims:
-    """Where a batch's claim starts reading the pending items of a list (`id > floor`).
+    """Where a batch's claim starts reading the pending items of a list (`position > floor`).
 
     Every item below the first of the oldest batch still in flight (with none in flight: up to
     the last item claimed) is done, held or changed. A claim that read the pending items from the
@@ -133,7 +144,7 @@ class _Claims:
     rolled back its items are pending again, and claims read from the start once more."""
 
     def __init__(self) -> None:
-        self._in_flight: dict[int, int] = {}  # batch token -> its first item id
+        self._in_flight: dict[int, int] = {}  # batch token -> its first item's position
         self._claimed_to = 0
         self._rolled_back = False
 
@@ -143,8 +154,10 @@ class _Claims:
         return min(self._in_flight.values(), default=self._claimed_to + 1) - 1
 
     def claimed(self, token: int, items: list[Item]) -> None:
-        self._in_flight[token] = items[0].id
-        self._claimed_to = max(self._claimed_to, items[-1].id)
+        first, last = items[0].position, items[-1].position
+        assert first is not None and last is not None  # claims read placed items only
+        self._in_flight[token] = first
+        self._claimed_to = max(self._claimed_to, last)
 
     def settled(self, token: int, *, committed: bool) -> None:
         if self._in_flight.pop(token, None) is not None and not committed:
@@ -340,7 +353,10 @@ class DisposalRunner:
             ).one()
             run = (await session.scalars(select(DisposalRunRow).where(DisposalRunRow.list_id == list_id))).one_or_none()
             if run is not None:
-                return None if run.status == "finished" else run
+                if run.status == "finished":
+                    return None
+                await self._place(session, list_id)  # a run started before the order existed
+                return run
             if listed.approved_digest != listed.digest or await self._items_digest(session, list_id) != listed.digest:
                 raise DigestMismatch
             assert listed.approved_by is not None and listed.approved_version is not None
@@ -360,7 +376,37 @@ class DisposalRunner:
             )
             session.add(run)
             listed.status = "executing"
+            await self._place(session, list_id)
             return run
+
+    async def _place(self, session: AsyncSession, list_id: str) -> None:
+        """Give the pending items their execution order, once per run (`disposal_run_order`): the
+        order of their files' rows on disk (a person's file by the person's row, an exempted
+        record by its case's; the files whose row is gone last, in item order). The list's items
+        are sorted by subject id, random UUIDs: a batch in that order touched a page of every
+        table per file, each read, dirtied and written whole to the WAL after a checkpoint; in
+        this order a batch's files share their pages. Done when the run starts, since only then
+        is the layout known."""
+        placed = await session.scalar(
+            select(DisposalRunOrderRow.position).where(DisposalRunOrderRow.list_id == list_id).limit(1)
+        )
+        if placed is not None:
+            return
+        row = "ctid" if self.db.is_postgresql else "rowid"  # where the row is (SQLite: its rowid)
+        await session.execute(
+            text(
+                "INSERT INTO disposal_run_order (list_id, position, item_id)"
+                " SELECT CAST(:list_id AS VARCHAR),"
+                f" row_number() OVER (ORDER BY p.{row} IS NULL, p.{row}, c.{row} IS NULL, c.{row}, i.id),"
+                " i.id FROM disposal_list_items i LEFT JOIN persons p ON p.id = i.person_id"
+                " LEFT JOIN cases c ON c.id = i.case_id WHERE i.list_id = :list_id AND i.status = 'pending'"
+            ),
+            {"list_id": list_id},
+        )
+        if self.db.is_postgresql:
+            # Statistics now: with none (or those of an empty table) the planner expects a few
+            # rows and each claim read every order row after its floor, then sorted them.
+            await session.execute(text("ANALYZE disposal_run_order"))
 
     async def _items_digest(self, session: AsyncSession, list_id: str) -> str:
         digest = ItemsDigest()
@@ -405,19 +451,32 @@ class DisposalRunner:
         log.info("disposal_run_finished", run_id=run_id, list_id=list_id)
 
     async def _pending(self, session: AsyncSession, list_id: str, *, after: int = 0, lock: bool) -> list[Item]:
+        """The next pending items: a batch's claim (`lock`) in the run's order after position
+        `after`, a dry run (the items are not placed) in item order after id `after`."""
         columns = DisposalListItemRow
-        query = (
-            select(columns.id, columns.kind, columns.person_id, columns.case_id, columns.action, columns.rule)
-            .where(
-                DisposalListItemRow.list_id == list_id,
-                DisposalListItemRow.status == "pending",
-                DisposalListItemRow.id > after,
+        wanted = (columns.id, columns.kind, columns.person_id, columns.case_id, columns.action, columns.rule)
+        if lock:
+            order = DisposalRunOrderRow
+            query = (
+                select(*wanted, order.position)
+                .join(columns, columns.id == order.item_id)
+                .where(order.list_id == list_id, order.position > after, columns.status == "pending")
+                .order_by(order.position)
+                .limit(self.batch_size)
             )
-            .order_by(DisposalListItemRow.id)
-            .limit(self.batch_size)
-        )
-        if lock and self.db.is_postgresql:
-            query = query.with_for_update(skip_locked=True)
+            if self.db.is_postgresql:
+                # The order rows are locked, not the items: they lie in claim order, a few pages per
+                # batch, where the batch's items lie scattered over the list (sorted by subject). An
+                # order row exists while its item is pending: each batch deletes its items' rows
+                # in the transaction that settles the items.
+                query = query.with_for_update(of=order, skip_locked=True)
+        else:
+            query = (
+                select(*wanted, literal(None, BigInteger))
+                .where(columns.list_id == list_id, columns.status == "pending", columns.id > after)
+                .order_by(columns.id)
+                .limit(self.batch_size)
+            )
         return [Item(*row) for row in (await session.execute(query)).all()]
 
     async def _check(
@@ -613,6 +672,25 @@ class DisposalRunner:
         staged: PackageResult | None,
     ) -> _BatchOutcome:
         items = DisposalListItemRow
+        order = DisposalRunOrderRow
+        positions = [i.position for i in (*go, *held, *changed)]
+        if self.db.is_postgresql:
+            # The array through a sub-select: given as a parameter, the planner's custom plan
+            # expects thousands of ids to match most of the table and scans it (as erasure.py;
+            # `ANY` takes it cast, or it would read it as `ANY (subquery)`).
+            await session.execute(
+                text(
+                    "DELETE FROM disposal_run_order WHERE list_id = :list_id"
+                    " AND position = ANY(CAST((SELECT CAST(:positions AS BIGINT[])) AS BIGINT[]))"
+                ).bindparams(bindparam("positions", positions, type_=ARRAY(BigInteger))),
+                {"list_id": run.list_id},
+            )
+        else:
+            await session.execute(
+                delete(order)
+                .where(order.list_id == run.list_id, order.position.in_(positions))
+                .execution_options(synchronize_session=False)
+            )
         if go:
             await session.execute(
                 update(items)

@@ -93,6 +93,19 @@ class DisposalListItemRow(Base):
     batch: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class DisposalRunOrderRow(Base):
+    """A pending item's place in its run's execution: the order of its file's rows on disk, so a
+    batch's files share pages (migration 0022). Written when the run starts; each batch deletes
+    its items' rows. No foreign keys: checked per row, they would cost a million lookups when a
+    run starts, and the rows hold only item ids while the run runs."""
+
+    __tablename__ = "disposal_run_order"
+
+    list_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    position: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    item_id: Mapped[int] = mapped_column(Integer)
+
+
 class DisposalRunRow(Base):
     """The execution of one approved list, and its disposal certificate (gallringsprotokoll):
     who proposed and approved, when, the files per action and rule, the packages. No identity."""

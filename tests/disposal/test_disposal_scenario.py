@@ -74,6 +74,8 @@ async def assert_outcome(db: Database, scenario: sc.Scenario, archive: Path, run
         pending = await session.scalar(
             select(func.count()).select_from(DisposalListItemRow).where(DisposalListItemRow.status == "pending")
         )
+        # Each batch deletes its items' places in the run's order: a finished run leaves none.
+        assert await session.scalar(text("SELECT count(*) FROM disposal_run_order")) == 0
         named_done = await session.scalar(
             select(func.count())
             .select_from(DisposalListItemRow)
@@ -221,6 +223,39 @@ def crash_at(batch: int) -> object:
             raise Crash
 
     return hook
+
+
+async def test_batches_take_the_files_in_the_order_of_their_rows(db: Database, archive_settings: Settings) -> None:
+    """The items are sorted by subject id (random UUIDs); a run takes the files in the order of
+    their rows on disk instead, so that a batch's files share pages rather than touch a page of
+    every table per file: batch numbers rise along the persons' rows."""
+    from app.disposal.execution import DisposalRunner
+
+    await sc.build(db, per_committee=40, seed=15, committees=("sn-goteborg",))
+    list_id = await sc.propose_and_approve(db, "sn-goteborg")
+    row = "ctid" if db.is_postgresql else "rowid"
+    async with db.sessions() as session:
+        on_disk = list(
+            (
+                await session.scalars(
+                    text(
+                        f"SELECT i.id FROM disposal_list_items i JOIN persons p ON p.id = i.person_id "
+                        f"WHERE i.list_id = :list_id ORDER BY p.{row}"
+                    ),
+                    {"list_id": list_id},
+                )
+            ).all()
+        )
+    assert on_disk != sorted(on_disk), "the rows lie in item order: nothing would be tested"
+    runner = DisposalRunner(db, archive_settings, policies=sc.policies, batch_size=5, concurrency=1)
+    await runner.run(as_of=sc.AS_OF)
+    async with db.sessions() as session:
+        batch_of = {
+            item: batch
+            for item, batch in await session.execute(select(DisposalListItemRow.id, DisposalListItemRow.batch))
+        }
+    batches = [batch_of[item] for item in on_disk]
+    assert batches == sorted(batches) and len(set(batches)) > 1
 
 
 async def test_crash_in_a_batch_and_between_batches_resumes(db: Database, archive_settings: Settings) -> None:
