@@ -220,12 +220,21 @@ class ScopedBearer(HTTPBearer):
         self.scope = scope
 
     async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
-        authorization = request.headers.get("authorization", "")
+        # Read from the ASGI scope, as `request.headers` reads it (the first such header, as
+        # Latin-1), without building the request's header and state objects on every request.
+        scope = request.scope
+        authorization = ""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                authorization = value.decode("latin-1")
+                break
         scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if not token or scheme.lower() != "bearer":
             raise _unauthenticated("A bearer token is required.")
-        caller = await get_verifier(request).verify(token.strip())
-        request.state.caller = caller
+        verifier: TokenVerifier = scope["app"].state.verifier
+        caller = await verifier.verify(token)
+        scope.setdefault("state", {})["caller"] = caller  # `request.state.caller`
         if self.scope is not None and not caller.has(self.scope):
             raise ProblemError(
                 FORBIDDEN,

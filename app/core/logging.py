@@ -275,7 +275,10 @@ class _AccessLine:
             "level": "info",
         }
         cls._stamper(None, "info", line)
-        print(orjson.dumps(line, default=str).decode(), file=sys.stderr, flush=True)
+        # One write of the whole line (print's are two, the text and the newline), then flushed.
+        stream = sys.stderr
+        stream.write(orjson.dumps(line, default=str).decode() + "\n")
+        stream.flush()
 
 
 _STANDARD_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
