@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import BigInteger, bindparam, delete, func, literal, select, text, update
+from sqlalchemy import BigInteger, bindparam, delete, func, literal, select, text, true, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -457,19 +457,41 @@ class DisposalRunner:
         wanted = (columns.id, columns.kind, columns.person_id, columns.case_id, columns.action, columns.rule)
         if lock:
             order = DisposalRunOrderRow
-            query = (
-                select(*wanted, order.position)
-                .join(columns, columns.id == order.item_id)
-                .where(order.list_id == list_id, order.position > after, columns.status == "pending")
+            # The next order rows first, by their primary key, then their items by theirs: joined
+            # in one step, a planner without statistics for the items (they are not analysed when
+            # the run starts) hash-joined the whole order to the whole list and sorted it, per
+            # batch. An order row exists while its item is pending: each batch deletes its items'
+            # rows in the transaction that settles the items (the status test only guards that).
+            claim = (
+                select(order.position, order.item_id)
+                .where(order.list_id == list_id, order.position > after)
                 .order_by(order.position)
                 .limit(self.batch_size)
             )
             if self.db.is_postgresql:
                 # The order rows are locked, not the items: they lie in claim order, a few pages per
-                # batch, where the batch's items lie scattered over the list (sorted by subject). An
-                # order row exists while its item is pending: each batch deletes its items' rows
-                # in the transaction that settles the items.
-                query = query.with_for_update(of=order, skip_locked=True)
+                # batch, where the batch's items lie scattered over the list (sorted by subject).
+                claim = claim.with_for_update(skip_locked=True)
+            claimed = claim.subquery("claimed")
+            if self.db.is_postgresql:
+                # Each item looked up by its primary key (LATERAL, its LIMIT keeps PostgreSQL from
+                # flattening it into a join): joined, a planner that knows the order's size but not
+                # the items' (not analysed) hashed the whole list for one batch.
+                item = select(*wanted).where(columns.id == claimed.c.item_id, columns.status == "pending").limit(1)
+                found = item.lateral("item")
+                query = (
+                    select(*found.c, claimed.c.position)
+                    .select_from(claimed)
+                    .join(found, true())
+                    .order_by(claimed.c.position)
+                )
+            else:
+                query = (
+                    select(*wanted, claimed.c.position)
+                    .join(columns, columns.id == claimed.c.item_id)
+                    .where(columns.status == "pending")
+                    .order_by(claimed.c.position)
+                )
         else:
             query = (
                 select(*wanted, literal(None, BigInteger))

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.audit import AUDIT_COMMITTEE_SCOPE, AuditRepository, AuditTrail
@@ -550,3 +550,71 @@ async def test_a_disposal_batchs_erasure_reads_every_table_by_an_index(explain):
 
     for plan in await explain(work):
         _assert_indexed(plan)
+
+
+_LIST = "00000000-0000-4000-8000-0000000d15a1"
+
+
+async def _fill_disposal_list(db: Database) -> None:
+    """An approved list of N files (a person's file for every person, an exempted record for
+    every other case), all pending; its tables as stale as the others'."""
+    async with db.engine.begin() as connection:
+        for table in ("disposal_list_items", "disposal_run_order"):
+            await connection.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = false)")
+        await connection.exec_driver_sql(
+            "INSERT INTO disposal_lists (id, committee, as_of, status, version, digest, item_count, held_count,"
+            " counts, proposed_by, proposed_at) VALUES"
+            f" ('{_LIST}', 'c1', date '2025-01-01', 'executing', 1, 'd', {N}, 0, '{{}}', 's', timestamptz '{T0}')"
+        )
+        await connection.exec_driver_sql(
+            "INSERT INTO disposal_list_items (list_id, kind, person_id, case_id, action, rule, due_on, status)"
+            f" SELECT '{_LIST}', CASE WHEN i % 3 = 0 THEN 'person_file' ELSE 'exempted_record' END,"
+            " CASE WHEN i % 3 = 0 THEN md5('p' || i)::uuid END, CASE WHEN i % 3 <> 0 THEN md5('c' || i)::uuid END,"
+            " 'destroy', 'r', date '2025-01-01', 'pending' FROM generate_series(1, {n}) AS i".replace("{n}", str(N))
+        )
+
+
+@pytest.mark.parametrize("placed", ["as_the_run_starts", "not_analysed"])
+@pytest.mark.parametrize("after", [0, N // 2])
+async def test_a_disposal_batchs_claim_reads_the_run_order_off_its_primary_key(backend, plan_db, placed, after):
+    """A batch claims the next items of the run's order (`disposal_run_order`, N rows) by its
+    primary key, in order, and their items by theirs: never a scan of the whole order or of the
+    list's items, nor a sort of them. The run's start writes the order and analyses it; the claim
+    is held to the same without that analysis (stale statistics, as every table here)."""
+    if backend != "postgresql":
+        pytest.skip("batches claim with SKIP LOCKED on PostgreSQL only")
+    from app.disposal.execution import DisposalRunner
+    from tests.conftest import make_settings
+
+    runner = DisposalRunner(plan_db, make_settings(str(plan_db.engine.url)), batch_size=500)
+    await _fill_disposal_list(plan_db)
+    try:
+        async with plan_db.sessions() as session, session.begin():
+            if placed == "as_the_run_starts":
+                await runner._place(session, _LIST)  # the INSERT ... SELECT and the ANALYZE of the run's start
+            else:
+                await session.execute(
+                    text(
+                        "INSERT INTO disposal_run_order (list_id, position, item_id) SELECT list_id,"
+                        " row_number() OVER (ORDER BY id), id FROM disposal_list_items WHERE list_id = :list_id"
+                    ),
+                    {"list_id": _LIST},
+                )
+
+        async def work(session: AsyncSession) -> object:
+            return await runner._pending(session, _LIST, after=after, lock=True)
+
+        (plan,) = await _plans_of(plan_db, work)
+        _assert_indexed(plan)
+        assert "Seq Scan on disposal_run_order" not in plan and "Seq Scan on disposal_list_items" not in plan, plan
+        assert "Index Scan using pk_disposal_run_order on disposal_run_order" in plan, plan
+        assert "Index Scan using pk_disposal_list_items on disposal_list_items" in plan, plan
+        assert "Hash" not in plan, plan
+        # The order rows come off the index in order, a batch's worth: at most that batch is
+        # sorted again once joined to its items (the top node), never the run's order.
+        nodes = plan.splitlines()
+        assert [i for i, node in enumerate(nodes) if node == "Sort"] in ([], [0]), plan
+    finally:
+        async with plan_db.engine.begin() as connection:
+            for table in ("disposal_run_order", "disposal_list_items", "disposal_lists"):
+                await connection.exec_driver_sql(f"DELETE FROM {table}")
