@@ -455,6 +455,7 @@ class DisposalRunner:
         `after`, a dry run (the items are not placed) in item order after id `after`."""
         columns = DisposalListItemRow
         wanted = (columns.id, columns.kind, columns.person_id, columns.case_id, columns.action, columns.rule)
+        query: Any  # a select of the columns of an Item, whichever way they are read
         if lock:
             order = DisposalRunOrderRow
             # The next order rows first, by their primary key, then their items by theirs: joined
