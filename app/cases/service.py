@@ -118,7 +118,8 @@ def _kept_changing() -> ProblemError:
     )
 
 
-def _open(case: CaseRow) -> CaseRow:
+def _taking_entries(case: CaseRow) -> CaseRow:
+    """The case, if it still takes entries (it is not closed)."""
     if case.status == CaseStatus.closed:
         raise ProblemError(CASE_CLOSED, "The case is closed; it takes no further entries.")
     return case
@@ -351,7 +352,7 @@ class CaseService:
                 found = await self.cases.get_versioned(case_id, self.caller)
                 if found is None:
                     raise _not_found()
-                written = await self._add_note(_open(found[0]), body, found[1])
+                written = await self._add_note(_taking_entries(found[0]), body, found[1])
                 if written is not None:
                     return written
             raise _kept_changing()
@@ -531,7 +532,7 @@ class CaseService:
         case = await self.cases.get(case_id, self.caller, for_update=True)
         if case is None:
             raise _not_found()
-        return _open(case)
+        return _taking_entries(case)
 
     def _scrubber(self, case: CaseRow, known: list[IdentityIn]) -> Scrubber:
         rule = DocumentationRule(case.documentation_rule)
