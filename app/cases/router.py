@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.audit import AuditTrail, Purpose
 from app.cases.cursor import decode_cursor, encode_cursor
@@ -41,16 +42,22 @@ from app.cases.schemas import (
 )
 from app.cases.service import CaseService, Written
 from app.catalog.snapshot import CatalogSnapshot
-from app.catalog.store import CatalogDep
+from app.catalog.store import CatalogDep, get_catalog
 from app.core.auth import Caller, require
-from app.core.db import SessionDep
+from app.core.db import SessionDep, request_transaction
+from app.core.direct import DirectAnswer, DirectForms, direct_form
 from app.core.errors import problem_openapi
 from app.disposal.rules import ProviderKind, Verdict
 from app.journal.links import journal_status
 from app.kit.idempotency import IdempotencyDep, IdempotentRoute
 from app.kit.paging import page
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=IdempotentRoute)
+
+class CaseRoute(DirectForms, IdempotentRoute):
+    """Idempotent routes, whose usual requests call the endpoint's direct form where it has one."""
+
+
+router = APIRouter(prefix="/v1/cases", tags=["cases"], route_class=CaseRoute)
 units_router = APIRouter(prefix="/v1/units", tags=["units"])
 
 ReadCaller = Annotated[Caller, Depends(require("cases:read"))]
@@ -65,6 +72,12 @@ PurposeHeader = Annotated[
 CaseId = Annotated[str, Path(max_length=36, description="The case id.")]
 
 
+def _writing(session: AsyncSession, caller: Caller, request: Request, purpose: Purpose | None) -> CaseService:
+    window = request.app.state.settings.session_cap_window_months
+    audit = AuditTrail(session, caller, purpose)
+    return CaseService(session, caller, audit, cap_window_months=window, processes=unit_processes(request))
+
+
 # Async dependencies: FastAPI would run plain functions in its thread pool.
 async def _reader(
     session: SessionDep, caller: ReadCaller, request: Request, purpose: PurposeHeader = None
@@ -76,9 +89,7 @@ async def _reader(
 async def _writer(
     session: SessionDep, caller: WriteCaller, request: Request, purpose: PurposeHeader = None
 ) -> CaseService:
-    window = request.app.state.settings.session_cap_window_months
-    audit = AuditTrail(session, caller, purpose)
-    return CaseService(session, caller, audit, cap_window_months=window, processes=unit_processes(request))
+    return _writing(session, caller, request, purpose)
 
 
 Reader = Annotated[CaseService, Depends(_reader)]
@@ -152,12 +163,28 @@ async def _opened(service: CaseService, written: Written, catalog: CatalogSnapsh
     )
 
 
+async def _opening(
+    service: CaseService, body: CaseOpenIn, catalog: CatalogSnapshot, *, alone: bool
+) -> tuple[CaseOpenedDoc, str]:
+    written = await service.open(body, catalog, alone=alone)
+    return await _opened(service, written, catalog), _case_url(written)
+
+
+async def _open_case_directly(request: Request, caller: Caller, body: CaseOpenIn) -> DirectAnswer:
+    """`open_case` without an `Idempotency-Key` or `X-Purpose`: see `app.core.direct`."""
+    async with request_transaction(request) as session:
+        service = _writing(session, caller, request, None)
+        answer, location = await _opening(service, body, await get_catalog(request), alone=True)
+    return answer, {"Location": location}
+
+
 @router.post(
     "",
     response_model=CaseOpenedDoc,
     status_code=status.HTTP_201_CREATED,
     responses=problem_openapi(401, 403, 409, 422),
 )
+@direct_form(_open_case_directly)
 async def open_case(
     body: CaseOpenIn, service: Writer, _idempotency: IdempotencyDep, catalog: CatalogDep, response: Response
 ) -> CaseOpenedDoc:
@@ -183,9 +210,8 @@ async def open_case(
     `participant_code`. `redactions` lists what was removed (never the values).
     """
     # Without an idempotency record to commit with it, the opening is the request's only write.
-    written = await service.open(body, catalog, alone=_idempotency is None)
-    response.headers["Location"] = _case_url(written)
-    return await _opened(service, written, catalog)
+    answer, response.headers["Location"] = await _opening(service, body, catalog, alone=_idempotency is None)
+    return answer
 
 
 @router.get("", response_model=CasePageDoc, responses=problem_openapi(401, 403, 422))
@@ -233,12 +259,29 @@ async def get_case(case_id: CaseId, service: Reader, catalog: CatalogDep) -> Cas
     )
 
 
+async def _noting(
+    service: CaseService, case_id: str, body: NoteAddIn, catalog: CatalogSnapshot, *, alone: bool
+) -> tuple[NoteResultDoc, str]:
+    written = await service.add_note(case_id, body, alone=alone)
+    fields = await _fields(service, written, catalog)
+    return NoteResultDoc.model_validate({**fields, "note": NoteDoc.of(written.notes[0])}), _case_url(written)
+
+
+async def _add_note_directly(request: Request, caller: Caller, body: NoteAddIn, case_id: str) -> DirectAnswer:
+    """`add_note` without an `Idempotency-Key` or `X-Purpose`: see `app.core.direct`."""
+    async with request_transaction(request) as session:
+        service = _writing(session, caller, request, None)
+        answer, location = await _noting(service, case_id, body, await get_catalog(request), alone=True)
+    return answer, {"Location": location}
+
+
 @router.post(
     "/{case_id}/notes",
     response_model=NoteResultDoc,
     status_code=status.HTTP_201_CREATED,
     responses=problem_openapi(401, 403, 404, 409, 422),
 )
+@direct_form(_add_note_directly)
 async def add_note(
     case_id: CaseId,
     body: NoteAddIn,
@@ -255,11 +298,8 @@ async def add_note(
     before the note is stored. `known_identity` itself is never stored.
     """
     # Without an idempotency record to commit with it, the note is the request's only write.
-    written = await service.add_note(case_id, body, alone=_idempotency is None)
-    response.headers["Location"] = _case_url(written)
-    return NoteResultDoc.model_validate(
-        {**(await _fields(service, written, catalog)), "note": NoteDoc.of(written.notes[0])}
-    )
+    answer, response.headers["Location"] = await _noting(service, case_id, body, catalog, alone=_idempotency is None)
+    return answer
 
 
 @router.put("/{case_id}/plan", response_model=PlanResultDoc, responses=problem_openapi(401, 403, 404, 409, 422))

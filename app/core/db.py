@@ -11,6 +11,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -251,8 +252,9 @@ async def get_database(request: Request) -> Database:
     return db
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit after the endpoint, roll back on error."""
+@asynccontextmanager
+async def request_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's one transaction: committed when the block ends, rolled back on any error."""
     db: Database = request.app.state.db
     async with db.sessions() as session:
         try:
@@ -261,6 +263,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: commit after the endpoint, roll back on error."""
+    async with request_transaction(request) as session:
+        yield session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
