@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.cases.router import CaseRoute
 from app.catalog.answers import CatalogRoute
 from app.core.direct import DirectRoute
 from app.core.settings import Env, Settings
 from app.kit.idempotency import IdempotentRoute
-from app.main import create_app
+from app.main import HOT_ROUTES, create_app
 
 
 def _app():  # type: ignore[no-untyped-def]
@@ -26,10 +27,16 @@ def test_each_route_keeps_its_route_class() -> None:
     classes = {route.path: type(route) for route in _app().router.routes if isinstance(route, APIRoute)}
     assert classes["/v1/eligibility/check"] is DirectRoute
     assert classes["/v1/catalog/interventions"] is CatalogRoute
-    assert classes["/v1/cases/{case_id}/notes"] is IdempotentRoute
+    assert classes["/v1/cases/{case_id}/notes"] is CaseRoute
+    assert issubclass(CaseRoute, IdempotentRoute)
 
 
 def test_the_hot_paths_are_matched_first() -> None:
-    paths = [route.path for route in _app().router.routes if isinstance(route, APIRoute)]
-    assert paths[:2] == ["/v1/eligibility/check", "/v1/eligibility/search"]
-    assert paths.index("/v1/cases/{case_id}/notes") < paths.index("/health/live")
+    routes = [(sorted(route.methods)[0], route.path) for route in _app().router.routes if isinstance(route, APIRoute)]
+    assert routes[: len(HOT_ROUTES)] == list(HOT_ROUTES)
+    assert routes.index(("POST", "/v1/eligibility/search")) < routes.index(("GET", "/health/live"))
+
+
+def test_the_openapi_document_keeps_the_routers_order() -> None:
+    paths = list(_app().openapi()["paths"])
+    assert paths.index("/v1/eligibility/check") < paths.index("/v1/catalog/interventions") < paths.index("/v1/cases")
