@@ -61,13 +61,14 @@ def _onupdate_columns(mapper: Mapper[Any]) -> tuple[tuple[str, Any], ...]:
 
 @functools.cache
 def _insert_columns(mapper: Mapper[Any]) -> tuple[tuple[str, str, Any, bool], ...]:
-    """Per column attribute: its key, its column's name, the column, and whether a value left
-    unset is the database's to give (a server default, an autoincrementing key)."""
+    """Per column attribute: its key, its column's name, the column if it has a Python-side
+    default (else None), and whether a value left unset is the database's to give (a server
+    default, an autoincrementing key)."""
     return tuple(
         (
             key,
             column.key,
-            column,
+            column if column.default is not None and (column.default.is_scalar or column.default.is_callable) else None,
             column.server_default is not None or (column.primary_key and column.autoincrement is True),
         )
         for key, column in _columns(mapper)
@@ -80,10 +81,10 @@ def _insert_values(obj: Base, mapper: Mapper[Any]) -> dict[str, Any]:
     # attribute descriptors, a call or three per column less.
     given = obj.__dict__
     values: dict[str, Any] = {}
-    for key, name, column, databases in _insert_columns(mapper):
+    for key, name, defaulted, databases in _insert_columns(mapper):
         value = given.get(key)
         if value is None:
-            value = _default(column)
+            value = None if defaulted is None else _default(defaulted)
             if value is not None:
                 setattr(obj, key, value)
             elif databases:
