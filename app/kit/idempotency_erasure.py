@@ -13,11 +13,11 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from sqlalchemy import Select, String, and_, bindparam, delete, exists, func, literal_column, select, type_coerce
+from sqlalchemy import Select, String, and_, delete, exists, func, literal_column, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.kit.bulk import in_ids
+from app.kit.bulk import id_array, in_ids
 from app.kit.idempotency_models import IdempotencyRecord
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
@@ -44,7 +44,7 @@ async def erase_responses_naming(session: AsyncSession, ids: Collection[str]) ->
     if session.get_bind().dialect.name == "postgresql":
         # Through a sub-select: with a parameter of thousands of ids the planner's custom plan
         # scans the table; a sub-select's value is unknown to it, so it keeps the GIN index.
-        given = select(bindparam("ids", wanted, type_=ARRAY(String))).scalar_subquery()
+        given = select(id_array(wanted)).scalar_subquery()
         condition: Any = type_coerce(names, ARRAY(String)).overlap(given)
     else:
         element = func.json_each(names).table_valued("value")
