@@ -7,14 +7,13 @@ access happened, by whom and when; not whose file it was).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 from sqlalchemy import (
     Delete,
-    String,
     Table,
-    bindparam,
     delete,
     exists,
     func,
@@ -24,7 +23,7 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.audit import page_records
@@ -42,7 +41,7 @@ from app.cases.models import (
     PersonRow,
 )
 from app.core.db import new_id
-from app.kit.bulk import in_ids
+from app.kit.bulk import id_array_text, in_ids
 
 
 async def _delete(session: AsyncSession, statement: Delete) -> int:
@@ -51,6 +50,111 @@ async def _delete(session: AsyncSession, statement: Delete) -> int:
 
 
 _CASE_TABLES = (CaseNoteRow, CasePlanVersionRow, CasePlanRow, CaseSessionRow, CaseCodedEntryRow)
+
+# --- removing files without the per-row foreign-key triggers (PostgreSQL) -----------------------
+#
+# PostgreSQL enforces a foreign key with a trigger per row: deleting a file's case runs one query
+# per referencing table (five cascades, the holds' restriction), its person five more, some
+# eleven queries per file and most of a disposal batch's time in the database. Inside
+# `references_unchecked` the batch's transaction runs with `session_replication_role = replica`,
+# which fires no triggers, and does the same work per batch: the cascades as one DELETE per
+# table, the restrictions as one check (`check_no_references`) before the triggers are back.
+# Every other writer keeps its triggers: a hold or an entry written meanwhile takes its key lock
+# on the case or person, which the batch's DELETE waits for, and the statements after it see it.
+#
+# Only where the keys are exactly these (`REFERENCES`, checked before a run uses it): a key added
+# later and not handled here makes disposal keep the triggers rather than leave rows behind.
+REFERENCES = frozenset(
+    {
+        ("case_notes", "case_id", "cases", "c"),
+        ("case_plans", "case_id", "cases", "c"),
+        ("case_plan_versions", "case_id", "cases", "c"),
+        ("case_sessions", "case_id", "cases", "c"),
+        ("case_coded_entries", "case_id", "cases", "c"),
+        ("disposal_holds", "case_id", "cases", "r"),
+        ("person_contacts", "person_id", "persons", "c"),
+        ("person_names", "person_id", "persons", "c"),
+        ("cases", "person_id", "persons", "r"),
+        ("cases", "guardian_person_id", "persons", "r"),
+        ("disposal_holds", "person_id", "persons", "r"),
+    }
+)
+# Every key referring to a table disposal deletes from, and whether this role may skip triggers.
+_REFERENCES_NOW = text(
+    "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, c.confdeltype"
+    " FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)"
+    " WHERE c.contype = 'f' AND c.confrelid = ANY(CAST(:tables AS regclass[]))"
+)
+_DELETED_TABLES = [
+    "cases",
+    "persons",
+    "case_notes",
+    "case_plans",
+    "case_plan_versions",
+    "case_sessions",
+    "case_coded_entries",
+    "person_contacts",
+    "person_names",
+    "disposal_holds",
+    "outbox_events",
+    "journal_links",
+]
+_SERVER = text("SELECT current_setting('is_superuser') = 'on', current_setting('server_version_num')::int")
+# PostgreSQL 15 lets a superuser grant the setting: GRANT SET ON PARAMETER session_replication_role TO ...
+_MAY_SET = text("SELECT has_parameter_privilege('session_replication_role', 'SET')")
+
+
+async def set_based_available(session: AsyncSession) -> bool:
+    """Whether `references_unchecked` may be used: PostgreSQL, a role allowed to set
+    `session_replication_role`, and the foreign keys into the deleted tables exactly `REFERENCES`."""
+    if session.get_bind().dialect.name != "postgresql":
+        return False
+    superuser, server_version = (await session.execute(_SERVER)).one()
+    if not superuser and not (server_version >= 150000 and await session.scalar(_MAY_SET)):
+        return False
+    rows = await session.execute(_REFERENCES_NOW, {"tables": _DELETED_TABLES})
+    return {(table, column, referred, action) for table, column, referred, action in rows.all()} == REFERENCES
+
+
+async def _delete_children(session: AsyncSession, children: Sequence[tuple[str, str]], ids: list[str]) -> None:
+    """One statement deleting the rows of every (table, column) that name one of `ids`."""
+    wanted, param = id_array_text("ids", ids)
+    *first, (last_table, last_column) = children
+    ctes = ", ".join(
+        f"d{n} AS (DELETE FROM {table} WHERE {column} = ANY({wanted}))" for n, (table, column) in enumerate(first)
+    )
+    statement = f"DELETE FROM {last_table} WHERE {last_column} = ANY({wanted})"
+    await session.execute(text(f"WITH {ctes} {statement}" if ctes else statement).bindparams(param))
+
+
+@contextlib.asynccontextmanager
+async def references_unchecked(session: AsyncSession) -> AsyncIterator[None]:
+    """Triggers off for this transaction's statements inside the block (see `REFERENCES`). The
+    block must end with `check_no_references`; an error inside leaves the setting to the
+    transaction's rollback."""
+    await session.execute(text("SET LOCAL session_replication_role = replica"))
+    yield
+    await session.execute(text("SET LOCAL session_replication_role = origin"))
+
+
+async def check_no_references(session: AsyncSession, case_ids: Collection[str], person_ids: Collection[str]) -> None:
+    """The restrictions of `REFERENCES` for the removed cases and persons, once for all of them
+    (cascaded rows are deleted): a row naming one fails the batch as the key's trigger would."""
+    cases_sql, cases_param = id_array_text("cases", sorted(case_ids))
+    persons_sql, persons_param = id_array_text("persons", sorted(person_ids))
+    checks = [
+        f"SELECT 1 FROM disposal_holds WHERE case_id = ANY({cases_sql})",
+        f"SELECT 1 FROM disposal_holds WHERE person_id = ANY({persons_sql})",
+        f"SELECT 1 FROM cases WHERE person_id = ANY({persons_sql})",
+        f"SELECT 1 FROM cases WHERE guardian_person_id = ANY({persons_sql})",
+    ]
+    query = text("SELECT " + " OR ".join(f"EXISTS ({check})" for check in checks)).bindparams(
+        cases_param, persons_param
+    )
+    if await session.scalar(query):
+        raise IntegrityError(
+            "check_no_references", None, Exception("a row refers to a case or person the batch removed")
+        )
 
 
 async def identified_case_ids(session: AsyncSession, person_ids: Collection[str]) -> list[str]:
@@ -70,11 +174,21 @@ async def guardians_of(session: AsyncSession, case_ids: Collection[str]) -> set[
     return {g for g in (await session.scalars(query)).all() if g is not None}
 
 
-async def erase_cases(session: AsyncSession, case_ids: Sequence[str]) -> int:
-    """Delete the cases with their notes, plans, plan versions, sessions and coded entries."""
+async def erase_cases(session: AsyncSession, case_ids: Sequence[str], *, set_based: bool = False) -> int:
+    """Delete the cases with their notes, plans, plan versions, sessions and coded entries.
+
+    `set_based` (PostgreSQL, inside `references_unchecked`): the cases first, then their entries in
+    one statement, instead of the cascade's one query per case and table."""
     if not case_ids:
         return 0
     ids = list(case_ids)
+    if set_based:
+        deleted = await _delete(session, delete(CaseRow).where(in_ids(session, CaseRow.id, ids)))
+        # A statement of its own, after the cases': its snapshot sees an entry committed by a
+        # writer the cases' DELETE waited for (the writer's key lock on its case), as the
+        # cascade's queries, run after the DELETE, would.
+        await _delete_children(session, [(table.__tablename__, "case_id") for table in _CASE_TABLES], ids)
+        return deleted
     # On PostgreSQL the entries go with their case (ON DELETE CASCADE): the database runs a cascade
     # check per deleted case for each of these tables anyway, so deleting them first only doubles
     # the work. SQLite deletes them first (its cascade needs the foreign_keys pragma).
@@ -109,11 +223,16 @@ async def unreferenced_persons(session: AsyncSession, person_ids: Collection[str
     return list((await session.scalars(query)).all())
 
 
-async def erase_persons(session: AsyncSession, person_ids: Sequence[str]) -> None:
-    """Delete the persons with their names and contacts (no case may refer to them any more)."""
+async def erase_persons(session: AsyncSession, person_ids: Sequence[str], *, set_based: bool = False) -> None:
+    """Delete the persons with their names and contacts (no case may refer to them any more).
+    `set_based`: as for `erase_cases`."""
     if not person_ids:
         return
     ids = list(person_ids)
+    if set_based:
+        await _delete(session, delete(PersonRow).where(in_ids(session, PersonRow.id, ids)))
+        await _delete_children(session, [("person_contacts", "person_id"), ("person_names", "person_id")], ids)
+        return
     if session.get_bind().dialect.name != "postgresql":  # PostgreSQL: ON DELETE CASCADE (as for cases)
         for table in (PersonContactRow, PersonNameRow):
             await session.execute(
@@ -161,7 +280,7 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
         def remaining(column: str, ids: str) -> str:
             return (
                 f"CASE WHEN {column} IS NOT NULL THEN ARRAY(SELECT x FROM unnest({column}) WITH ORDINALITY AS u(x, n) "
-                f"WHERE x <> ALL(:{ids}) ORDER BY n) END"
+                f"WHERE x <> ALL(CAST({ids} AS VARCHAR[])) ORDER BY n) END"
             )
 
         # A page row names cases of many files, so batches running at once may both rewrite it:
@@ -172,8 +291,12 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
         # in the count's snapshot; the rows of single accesses lose both ids in their copies, so
         # no batch rewrites them twice. (Taken by every batch, the lock made the batches' most
         # expensive statement and their commits one at a time.)
-        cases_, persons_ = "(SELECT CAST(:cases AS VARCHAR[]))", "(SELECT CAST(:persons AS VARCHAR[]))"
-        arrays = (bindparam("cases", cases, type_=ARRAY(String)), bindparam("persons", persons, type_=ARRAY(String)))
+        (cases_sql, cases_param), (persons_sql, persons_param) = (
+            id_array_text("cases", cases),
+            id_array_text("persons", persons),
+        )
+        cases_, persons_ = f"(SELECT {cases_sql})", f"(SELECT {persons_sql})"
+        arrays = (cases_param, persons_param)
         pages = text(  # counted, not EXISTS: a first-row plan would walk the trail hoping for an early match
             f"SELECT count(*) FROM audit_records WHERE case_ids && {cases_} OR person_ids && {persons_}"
         ).bindparams(*arrays)
@@ -185,8 +308,8 @@ async def deidentify_audit(session: AsyncSession, case_ids: Collection[str], per
             f"OR person_id = ANY(CAST({persons_} AS VARCHAR[])) "
             f"OR case_ids && {cases_} OR person_ids && {persons_} RETURNING {columns}, case_ids, person_ids) "
             f"INSERT INTO audit_records (id, {columns}, case_ids, person_ids) "
-            f"SELECT {_TIME_ORDERED_ID}, {columns}, {remaining('case_ids', 'cases')}, "
-            f"{remaining('person_ids', 'persons')} FROM gone"
+            f"SELECT {_TIME_ORDERED_ID}, {columns}, {remaining('case_ids', cases_)}, "
+            f"{remaining('person_ids', persons_)} FROM gone"
         ).bindparams(*arrays)
         async with audit_deletion(session, "disposal"):
             result = await session.execute(statement)

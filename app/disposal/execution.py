@@ -47,17 +47,19 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import structlog
-from sqlalchemy import BigInteger, bindparam, delete, func, literal, select, text, true, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import BigInteger, delete, func, literal, select, text, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.cases.erasure import (
+    check_no_references,
     deidentify_audit,
     erase_cases,
     erase_persons,
     guardians_of,
     identified_case_ids,
+    references_unchecked,
+    set_based_available,
     unreferenced_persons,
 )
 from app.cases.models import CaseRow
@@ -82,7 +84,7 @@ from app.disposal.service import PolicyLoader
 from app.journal import events
 from app.journal.erasure import case_refs, erase_aggregates
 from app.journal.port import CaseDisposed
-from app.kit.bulk import in_ids
+from app.kit.bulk import id_array_text, in_ids
 from app.kit.clock import now, today
 from app.kit.idempotency_erasure import erase_responses_naming
 
@@ -212,6 +214,7 @@ class DisposalRunner:
         self.hooks = hooks or Hooks()
         self.archive_dir = Path(settings.archive_dir)
         self.staging = self.archive_dir / STAGING
+        self._set_based = False  # decided when a list's run starts (`set_based_available`)
 
     # --- which lists ---------------------------------------------------------------------------------
 
@@ -296,6 +299,7 @@ class DisposalRunner:
             report.run_id = run.id
             await self._recover_staging(run.id)
             async with self.db.sessions() as session:
+                self._set_based = await set_based_available(session)
                 policy = await self.policies(session, listed.committee)
                 committee_name = await session.scalar(
                     select(CommitteeRow.name).where(CommitteeRow.id == listed.committee)
@@ -634,7 +638,20 @@ class DisposalRunner:
                 .where(in_ids(session, HoldRow.case_id, case_ids), HoldRow.released_at.is_not(None))
                 .execution_options(synchronize_session=False)
             )
-        await erase_cases(session, case_ids)
+        # The foreign keys' work per batch rather than per row where the database allows it
+        # (`references_unchecked`): the same rows go and the same references fail the batch.
+        async with contextlib.AsyncExitStack() as unchecked:
+            if self._set_based:
+                await unchecked.enter_async_context(references_unchecked(session))
+            gone = await self._erase_files(session, case_ids, candidates)
+            if self._set_based:
+                await check_no_references(session, case_ids, gone)
+        await erase_responses_naming(session, [*case_ids, *gone])
+        await deidentify_audit(session, case_ids, gone)
+
+    async def _erase_files(self, session: AsyncSession, case_ids: list[str], candidates: set[str]) -> list[str]:
+        """The cases, then the persons no remaining case refers to; returns those persons."""
+        await erase_cases(session, case_ids, set_based=self._set_based)
         standing = set(
             (
                 await session.scalars(
@@ -652,9 +669,8 @@ class DisposalRunner:
                 .execution_options(synchronize_session=False)
             )
         await erase_aggregates(session, case_ids, gone)  # outbox events and journal links (no foreign keys)
-        await erase_persons(session, gone)
-        await erase_responses_naming(session, [*case_ids, *gone])
-        await deidentify_audit(session, case_ids, gone)
+        await erase_persons(session, gone, set_based=self._set_based)
+        return gone
 
     async def _tell_journal(
         self,
@@ -701,11 +717,12 @@ class DisposalRunner:
             # The array through a sub-select: given as a parameter, the planner's custom plan
             # expects thousands of ids to match most of the table and scans it (as erasure.py;
             # `ANY` takes it cast, or it would read it as `ANY (subquery)`).
+            wanted, param = id_array_text("positions", positions, "BIGINT")
             await session.execute(
                 text(
                     "DELETE FROM disposal_run_order WHERE list_id = :list_id"
-                    " AND position = ANY(CAST((SELECT CAST(:positions AS BIGINT[])) AS BIGINT[]))"
-                ).bindparams(bindparam("positions", positions, type_=ARRAY(BigInteger))),
+                    f" AND position = ANY(CAST((SELECT {wanted}) AS BIGINT[]))"
+                ).bindparams(param),
                 {"list_id": run.list_id},
             )
         else:
