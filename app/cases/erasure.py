@@ -81,7 +81,7 @@ REFERENCES = frozenset(
 )
 # Every key referring to a table disposal deletes from, and whether this role may skip triggers.
 _REFERENCES_NOW = text(
-    "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, c.confdeltype"
+    "SELECT c.conrelid::regclass::text, a.attname, c.confrelid::regclass::text, c.confdeltype::text"
     " FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)"
     " WHERE c.contype = 'f' AND c.confrelid = ANY(CAST(:tables AS regclass[]))"
 )
@@ -99,7 +99,12 @@ _DELETED_TABLES = [
     "outbox_events",
     "journal_links",
 ]
-_SERVER = text("SELECT current_setting('is_superuser') = 'on', current_setting('server_version_num')::int")
+# The checks after the deletes see what writers the deletes waited for committed only in a
+# READ COMMITTED transaction (a statement's own snapshot), the batches' level.
+_SERVER = text(
+    "SELECT current_setting('is_superuser') = 'on', current_setting('server_version_num')::int,"
+    " current_setting('transaction_isolation') = 'read committed'"
+)
 # PostgreSQL 15 lets a superuser grant the setting: GRANT SET ON PARAMETER session_replication_role TO ...
 _MAY_SET = text("SELECT has_parameter_privilege('session_replication_role', 'SET')")
 
@@ -109,7 +114,9 @@ async def set_based_available(session: AsyncSession) -> bool:
     `session_replication_role`, and the foreign keys into the deleted tables exactly `REFERENCES`."""
     if session.get_bind().dialect.name != "postgresql":
         return False
-    superuser, server_version = (await session.execute(_SERVER)).one()
+    superuser, server_version, read_committed = (await session.execute(_SERVER)).one()
+    if not read_committed:
+        return False
     if not superuser and not (server_version >= 150000 and await session.scalar(_MAY_SET)):
         return False
     rows = await session.execute(_REFERENCES_NOW, {"tables": _DELETED_TABLES})
