@@ -54,11 +54,7 @@ class DirectRoute(APIRoute):
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
-        # An included route is built for its inclusion (its prefix, and any dependencies the
-        # inclusion adds): judge what FastAPI would run, as `APIRoute.get_route_handler` does.
-        context = getattr(fastapi_routing, "_effective_route_context_var", None)
-        effective = context.get() if context is not None else None
-        route: Any = effective if effective is not None and effective.original_route is self else self
+        route = _effective(self)
         dependant = route.dependant
         bearer = dependant.dependencies[0].call if len(dependant.dependencies) == 1 else None
         caller_name = dependant.dependencies[0].name if bearer is not None else None
@@ -111,6 +107,14 @@ async def _json_body(request: Request) -> Any:
         return _NOT_READ
 
 
+def _effective(route: APIRoute) -> Any:
+    """The route FastAPI builds a handler for: an included route is built for its inclusion (its
+    prefix, and any dependencies the inclusion adds), as `APIRoute.get_route_handler` judges."""
+    context = getattr(fastapi_routing, "_effective_route_context_var", None)
+    effective = context.get() if context is not None else None
+    return effective if effective is not None and effective.original_route is route else route
+
+
 def _answers_response(endpoint: Callable[..., Any]) -> bool:
     returns = get_typed_return_annotation(endpoint)
     return isinstance(returns, type) and issubclass(returns, Response)
@@ -158,9 +162,7 @@ class DirectForms(APIRoute):
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         form = _FORMS.get(self.endpoint)
-        context = getattr(fastapi_routing, "_effective_route_context_var", None)
-        effective = context.get() if context is not None else None
-        route: Any = effective if effective is not None and effective.original_route is self else self
+        route = _effective(self)
         dependant = route.dependant
         tree = _tree(dependant)
         bearers = {id(d.call): d.call for d in tree if isinstance(d.call, ScopedBearer)}
